@@ -1,0 +1,48 @@
+// IDX data files (LeCun's MNIST format): idx1 label files and idx3 image files, raw or gzipped.
+// Readers validate every header field and the exact file length, and throw DataError naming the file.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace lenet {
+
+// Thrown for any unreadable, malformed or inconsistent data file; the message names the file and
+// the expected vs found value.
+struct DataError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Images stay uint8 (0 = background, 255 = ink), row-major, count*rows*cols.
+struct Dataset {
+  std::vector<std::uint8_t> images;
+  std::vector<std::uint8_t> labels;  // 0..9
+  int count = 0, rows = 0, cols = 0;
+  const std::uint8_t* image(int i) const { return images.data() + std::size_t(i) * rows * cols; }
+};
+
+enum class Split { Train, Test };
+
+// Sanity limits on idx3 headers: anything larger is a corrupt header, not a dataset.
+inline constexpr int kIdxMaxCount = 100'000'000;
+inline constexpr int kIdxMaxSide = 4096;
+
+// Reads a whole file; if it starts with the gzip magic 1f 8b it is inflated with zlib, else returned raw.
+std::vector<std::uint8_t> read_file_maybe_gzip(const std::string& path);
+
+// Labels from an idx1 ubyte file (magic 0x00000801); every label must be < num_classes.
+std::vector<std::uint8_t> read_idx1_labels(const std::string& path, int num_classes = 10);
+
+// Images from an idx3 ubyte file (magic 0x00000803); sets images, count, rows, cols (labels empty).
+Dataset read_idx3_images(const std::string& path);
+
+// Images and labels from two files; the image and label counts must agree.
+Dataset load_idx_dataset(const std::string& images_path, const std::string& labels_path);
+
+// dir holds {train,t10k}-{images-idx3,labels-idx1}-ubyte, each optionally with .gz (MNIST as fetched
+// by scripts/fetch_mnist.sh, and Debian's /usr/share/datasets/fashion-mnist, both work).
+Dataset load_split(const std::string& dir, Split split);
+
+}  // namespace lenet
