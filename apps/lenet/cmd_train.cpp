@@ -1,0 +1,205 @@
+// `lenet train`: the training recipe from flags, progress on stderr (a live bar on a terminal, one line
+// per epoch otherwise), a JSON line per epoch in --log, and the model saved with its recipe and results.
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "commands.h"
+#include "lenet/idx.h"
+#include "lenet/lenet5_io.h"
+#include "lenet/trainer.h"
+
+namespace lenet::app {
+
+namespace {
+
+struct TrainOptions {
+  std::string arch = "lenet5";
+  std::string data = "data/mnist";
+  int epochs = 15;
+  std::string batch = "64";
+  std::string optimizer = "momentum";
+  float lr = 0.05f;
+  float lr_gamma = 0.5f;
+  int lr_step = 3;
+  float momentum = 0.9f;
+  float weight_decay = 0.0f;
+  std::string loss = "default";
+  float map_j = kDefaultMapJ;
+  std::uint64_t seed = 1;
+  int threads = 0;
+  int limit = 0;
+  std::string out;
+  std::string log;
+};
+
+void print_bar(const BatchProgress& p) {
+  const double frac = double(p.done) / double(p.total);
+  const int width = 30, filled = int(frac * width);
+  const double rate = p.seconds > 0 ? double(p.done) / p.seconds : 0;
+  const double eta = rate > 0 ? double(p.total - p.done) / rate : 0;
+  std::string bar(std::size_t(filled), '#');
+  bar.resize(width, '.');
+  std::fprintf(stderr, "\r\033[Kepoch %d/%d [%s] %3.0f%%  %6.0f img/s  loss %.4f  ETA %.0fs", p.epoch, p.epochs,
+               bar.c_str(), 100 * frac, rate, p.running_loss, eta);
+  std::fflush(stderr);
+}
+
+void run_train(const TrainOptions& o) {
+  const auto arch = parse_arch(o.arch);
+  if (!arch) throw CommandError("--arch must be lenet5 or lenet5-1998, not '" + o.arch + "'");
+  Lenet5 model(*arch);
+
+  TrainConfig cfg;
+  cfg.epochs = o.epochs;
+  if (o.batch == "all")
+    cfg.batch = 0;
+  else {
+    try {
+      std::size_t used = 0;
+      cfg.batch = std::stoi(o.batch, &used);
+      if (used != o.batch.size() || cfg.batch < 1) throw std::invalid_argument("");
+    } catch (const std::exception&) {
+      throw CommandError("--batch must be a positive integer or 'all', not '" + o.batch + "'");
+    }
+  }
+  const auto opt = parse_optimizer(o.optimizer);
+  if (!opt) throw CommandError("--optimizer must be sgd, momentum or adam, not '" + o.optimizer + "'");
+  cfg.optimizer.kind = *opt;
+  cfg.optimizer.momentum = o.momentum;
+  cfg.optimizer.weight_decay = o.weight_decay;
+  cfg.lr = o.lr;
+  cfg.lr_gamma = o.lr_gamma;
+  cfg.lr_step = o.lr_step;
+  if (o.loss == "default") {
+    cfg.loss = model.default_loss();
+  } else {
+    const auto loss = parse_loss(o.loss);
+    if (!loss) throw CommandError("--loss must be xent, mle or map, not '" + o.loss + "'");
+    if ((*loss == LossKind::CrossEntropy) != (*arch == Arch::Lenet5))
+      throw CommandError("--loss " + o.loss + " does not fit --arch " + o.arch +
+                         " (lenet5 trains with xent; lenet5-1998 with map or mle)");
+    cfg.loss = *loss;
+  }
+  cfg.map_j = o.map_j;
+  cfg.seed = o.seed;
+  cfg.threads = o.threads > 0 ? o.threads : default_threads();
+
+  Dataset train_set = load_split(o.data, Split::Train);
+  const Dataset test_set = load_split(o.data, Split::Test);
+  if (o.limit > 0 && o.limit < train_set.count) {
+    train_set.count = o.limit;
+    train_set.images.resize(std::size_t(o.limit) * train_set.rows * train_set.cols);
+    train_set.labels.resize(std::size_t(o.limit));
+  }
+
+  Rng init_rng(o.seed);
+  model.init(init_rng);
+
+  std::ofstream log;
+  if (!o.log.empty()) {
+    log.open(o.log, std::ios::app);
+    if (!log) throw CommandError("cannot open --log file " + o.log + " for appending");
+  }
+  const bool tty = ::isatty(STDERR_FILENO);
+  std::fprintf(stderr,
+               "training %s on %d images (%s), %d epochs, batch %s, %s lr %g (x%g every %d epochs), loss %s, "
+               "seed %llu, %d threads\n",
+               o.arch.c_str(), train_set.count, o.data.c_str(), cfg.epochs, o.batch.c_str(), o.optimizer.c_str(),
+               double(cfg.lr), double(cfg.lr_gamma), cfg.lr_step, std::string(loss_name(cfg.loss)).c_str(),
+               static_cast<unsigned long long>(cfg.seed), cfg.threads);
+
+  TrainCallbacks cb;
+  if (tty) cb.on_batch = [](const BatchProgress& p) { print_bar(p); };
+  cb.on_epoch = [&](const EpochStats& s) {
+    if (tty) std::fprintf(stderr, "\r\033[K");
+    std::fprintf(stderr,
+                 "epoch %2d/%d  lr %.5g  train loss %.4f  train acc %.2f%%  test acc %.2f%%  %.1fs (%.0f img/s)\n",
+                 s.epoch, cfg.epochs, s.lr, s.train_loss, 100 * s.train_accuracy, 100 * s.test_accuracy, s.seconds,
+                 double(s.images) / s.seconds);
+    if (log.is_open()) {
+      nlohmann::json j = {{"arch", o.arch},
+                          {"epoch", s.epoch},
+                          {"lr", s.lr},
+                          {"train_loss", s.train_loss},
+                          {"train_accuracy", s.train_accuracy},
+                          {"test_loss", s.test_loss},
+                          {"test_accuracy", s.test_accuracy},
+                          {"seconds", s.seconds},
+                          {"images_per_s", double(s.images) / s.seconds},
+                          {"seed", o.seed},
+                          {"threads", cfg.threads}};
+      log << j.dump() << "\n";
+      log.flush();
+    }
+  };
+  const std::vector<EpochStats> history = train(model, train_set, &test_set, cfg, cb);
+
+  const EpochStats& last = history.back();
+  std::fprintf(stderr, "final test accuracy %.2f%% (error %.2f%%)\n", 100 * last.test_accuracy,
+               100 * (1 - last.test_accuracy));
+  if (!o.out.empty()) {
+    nlohmann::json meta = {{"recipe",
+                            {{"epochs", cfg.epochs},
+                             {"batch", o.batch},
+                             {"optimizer", o.optimizer},
+                             {"lr", cfg.lr},
+                             {"lr_gamma", cfg.lr_gamma},
+                             {"lr_step", cfg.lr_step},
+                             {"momentum", cfg.optimizer.momentum},
+                             {"weight_decay", cfg.optimizer.weight_decay},
+                             {"loss", std::string(loss_name(cfg.loss))},
+                             {"map_j", cfg.map_j},
+                             {"seed", cfg.seed},
+                             {"threads", cfg.threads},
+                             {"train_images", train_set.count}}},
+                           {"test_accuracy", last.test_accuracy},
+                           {"train_accuracy", last.train_accuracy}};
+    save_lenet5(o.out, model, meta);
+    std::fprintf(stderr, "saved %s\n", o.out.c_str());
+  }
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  auto o = std::make_shared<TrainOptions>();
+  CLI::App* cmd = app.add_subcommand("train", "Train LeNet-5 on an idx dataset (MNIST, Fashion-MNIST)");
+  cmd->add_option("--arch", o->arch, "lenet5 (modern: ReLU, max pool, softmax) or lenet5-1998 (the paper's)")
+      ->capture_default_str();
+  cmd->add_option("--data", o->data, "Directory with {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]")
+      ->capture_default_str();
+  cmd->add_option("--epochs", o->epochs, "Passes over the training set")->capture_default_str()->check(
+      CLI::Range(1, 1000));
+  cmd->add_option("--batch", o->batch,
+                  "Samples per step: 1 = stochastic, N = mini-batch, 'all' = full-batch gradient descent")
+      ->capture_default_str();
+  cmd->add_option("--optimizer", o->optimizer, "sgd, momentum or adam")->capture_default_str();
+  cmd->add_option("--lr", o->lr, "Learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--lr-gamma", o->lr_gamma, "Step decay: multiply the learning rate by this...")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--lr-step", o->lr_step, "...every this many epochs (0: constant)")->capture_default_str()->check(
+      CLI::NonNegativeNumber);
+  cmd->add_option("--momentum", o->momentum, "Momentum coefficient")->capture_default_str()->check(
+      CLI::Range(0.0, 1.0));
+  cmd->add_option("--weight-decay", o->weight_decay, "L2 weight decay")->capture_default_str()->check(
+      CLI::NonNegativeNumber);
+  cmd->add_option("--loss", o->loss, "default, xent (lenet5), map or mle (lenet5-1998)")->capture_default_str();
+  cmd->add_option("--map-j", o->map_j, "The constant j of the MAP loss (Eq. 9)")->capture_default_str()->check(
+      CLI::PositiveNumber);
+  cmd->add_option("--seed", o->seed, "Seed of initialisation and shuffling")->capture_default_str();
+  cmd->add_option("--threads", o->threads, "Threads (0: all cores)")->capture_default_str()->check(
+      CLI::NonNegativeNumber);
+  cmd->add_option("--limit", o->limit, "Train on only the first N training images (0: all)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--out", o->out, "Save the trained model here (versioned binary format)");
+  cmd->add_option("--log", o->log, "Append one JSON object per epoch to this file");
+  cmd->callback([o] { run_train(*o); });
+}
+
+}  // namespace lenet::app

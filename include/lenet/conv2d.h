@@ -1,0 +1,47 @@
+// Valid 2-D convolution, stride 1, square kernel, with an optional connection table (the paper's C3).
+// Buffers are batch-major NCHW. Weights are stored compactly: for each output map, the k×k kernels of
+// the input maps it reads, in the table's order (a full table gives the usual (out_c, in_c, k, k)).
+#pragma once
+#include <cstddef>
+#include <vector>
+
+namespace lenet {
+
+// inputs[o] lists the input maps that output map o reads.
+struct ConnectionTable {
+  std::vector<std::vector<int>> inputs;
+};
+
+ConnectionTable full_connection_table(int in_c, int out_c);
+// LeCun et al. 1998, Table I: which S2 maps each C3 map reads (0-based).
+ConnectionTable lenet5_c3_table();
+
+struct Conv2dShape {
+  int in_c = 1, in_h = 0, in_w = 0;
+  int out_c = 1, k = 5;
+  const ConnectionTable* table = nullptr;  // nullptr: every output map reads every input map
+
+  int out_h() const { return in_h - k + 1; }
+  int out_w() const { return in_w - k + 1; }
+  int inputs_of(int o) const { return table ? int(table->inputs[o].size()) : in_c; }
+  int input_map(int o, int j) const { return table ? table->inputs[o][j] : j; }
+  std::size_t weight_offset(int o) const;  // start of output map o's kernels in the compact weights
+  std::size_t weight_count() const;        // compact weights, without biases
+  std::size_t connections() const;         // multiply-adds per sample
+};
+
+// in (n, in_c, in_h, in_w), weight (compact), bias (out_c) -> out (n, out_c, out_h, out_w)
+void conv2d_forward(float* out, const float* in, const float* weight, const float* bias, const Conv2dShape& s,
+                    int n);
+// Assigns d_in (skipped when d_in is nullptr); adds into d_weight and d_bias.
+void conv2d_backward(float* d_in, float* d_weight, float* d_bias, const float* d_out, const float* in,
+                     const float* weight, const Conv2dShape& s, int n);
+
+namespace naive {
+void conv2d_forward(float* out, const float* in, const float* weight, const float* bias, const Conv2dShape& s,
+                    int n);
+void conv2d_backward(float* d_in, float* d_weight, float* d_bias, const float* d_out, const float* in,
+                     const float* weight, const Conv2dShape& s, int n);
+}  // namespace naive
+
+}  // namespace lenet

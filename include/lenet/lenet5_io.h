@@ -1,0 +1,21 @@
+// Saving and loading a Lenet5 through the versioned model file: the architecture name picks the layout,
+// and every tensor must be present with exactly the shape that architecture expects.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "lenet/lenet5.h"
+
+namespace lenet {
+
+struct LoadedModel {
+  Lenet5 model;
+  nlohmann::json config;  // what the trainer recorded: recipe, seed, accuracy, ...
+};
+
+// `config` is stored as is (training recipe and results); the architecture is recorded separately.
+void save_lenet5(const std::string& path, const Lenet5& model, const nlohmann::json& config);
+// Throws ModelFileError naming the file: unknown architecture, missing, extra or misshapen tensors.
+LoadedModel load_lenet5(const std::string& path);
+
+}  // namespace lenet

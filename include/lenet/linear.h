@@ -1,0 +1,21 @@
+// Full connection (F6, and the modern network's output layer): out = W·in + b.
+// Weight (out_f, in_f) row-major, as torch.nn.Linear stores it.
+#pragma once
+
+namespace lenet {
+
+// in (n, in_f), weight (out_f, in_f), bias (out_f) -> out (n, out_f)
+void linear_forward(float* out, const float* in, const float* weight, const float* bias, int in_f, int out_f,
+                    int n);
+// Assigns d_in (skipped when nullptr); adds into d_weight and d_bias.
+void linear_backward(float* d_in, float* d_weight, float* d_bias, const float* d_out, const float* in,
+                     const float* weight, int in_f, int out_f, int n);
+
+namespace naive {
+void linear_forward(float* out, const float* in, const float* weight, const float* bias, int in_f, int out_f,
+                    int n);
+void linear_backward(float* d_in, float* d_weight, float* d_bias, const float* d_out, const float* in,
+                     const float* weight, int in_f, int out_f, int n);
+}  // namespace naive
+
+}  // namespace lenet

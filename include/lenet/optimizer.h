@@ -1,0 +1,37 @@
+// Optimisers over the flat parameter and gradient arenas: one loop over all parameters per step.
+// SGD, momentum and Adam follow torch.optim's update rules exactly, so the PyTorch reference pins them.
+#pragma once
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace lenet {
+
+enum class OptimizerKind { Sgd, Momentum, Adam };
+std::string_view optimizer_name(OptimizerKind kind);
+std::optional<OptimizerKind> parse_optimizer(std::string_view name);
+
+struct OptimizerConfig {
+  OptimizerKind kind = OptimizerKind::Momentum;
+  float momentum = 0.9f;  // momentum: v ← μ·v + g; w ← w − η·v
+  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;  // Adam
+  float weight_decay = 0.0f;  // L2, added to the gradient as in torch.optim (g ← g + λ·w)
+};
+
+class Optimizer {
+ public:
+  Optimizer(const OptimizerConfig& config, std::size_t parameters);
+  void step(std::span<float> params, std::span<const float> grads, float lr);
+  void reset();
+
+  OptimizerConfig config;
+  std::vector<float> m, v;  // momentum buffer / Adam's first and second moments
+  long long steps = 0;
+};
+
+// Step decay: lr_0 · γ^⌊epoch / step⌋ (epoch counted from 0); step ≤ 0 keeps lr constant.
+float step_decay_lr(float lr0, float gamma, int step, int epoch);
+
+}  // namespace lenet

@@ -1,0 +1,20 @@
+// The paper's subsampling layers S2 and S4: each 2×2 block is summed, multiplied by one trainable
+// coefficient per map and shifted by one trainable bias per map (the squashing follows separately).
+#pragma once
+
+namespace lenet {
+
+struct PoolShape {
+  int c = 1, in_h = 0, in_w = 0;
+  int out_h() const { return in_h / 2; }
+  int out_w() const { return in_w / 2; }
+};
+
+// in (n, c, h, w), coef (c), bias (c) -> out (n, c, h/2, w/2)
+void subsample_forward(float* out, const float* in, const float* coef, const float* bias, const PoolShape& s,
+                       int n);
+// Assigns d_in (skipped when nullptr); adds into d_coef and d_bias.
+void subsample_backward(float* d_in, float* d_coef, float* d_bias, const float* d_out, const float* in,
+                        const float* coef, const PoolShape& s, int n);
+
+}  // namespace lenet

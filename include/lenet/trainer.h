@@ -1,0 +1,101 @@
+// Training and evaluation: the batch engine that runs forward/backward over threads with a fixed
+// reduction order (same seed + same --threads = bit-identical model), and the epoch loop around it.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "lenet/idx.h"
+#include "lenet/lenet5.h"
+#include "lenet/optimizer.h"
+
+namespace lenet {
+
+// Training could not go on (e.g. the loss became NaN or infinite); the message says where and why.
+struct TrainingError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+int default_threads();  // every core the process may use
+
+// Runs the network over batches of dataset images, split across threads. Each thread owns its
+// activations and its gradient arena; their sums are added into the model's gradients in thread order.
+class Engine {
+ public:
+  Engine(const Lenet5& model, int threads, int max_batch);
+
+  struct Pass {
+    double loss_sum = 0;
+    int correct = 0;
+  };
+  // Forward, loss and backward for data[indices[0..n)]; ADDS grad_scale·∂loss/∂params into model.grads.
+  Pass accumulate_gradients(Lenet5& model, const Dataset& data, const int* indices, int n, LossKind loss,
+                            float map_j, float grad_scale);
+  // Scores (n, 10) for data[first .. first+n).
+  void forward_scores(const Lenet5& model, const Dataset& data, int first, int n, float* scores);
+  int threads() const { return threads_; }
+
+ private:
+  int slices_for(int n) const;
+  int threads_;
+  std::vector<Activations> acts_;
+  std::vector<std::vector<float>> grads_;
+  std::vector<Pass> passes_;
+};
+
+struct TrainConfig {
+  int epochs = 10;
+  int batch = 64;  // 1 = stochastic, N = mini-batch, 0 = full batch (one step per epoch)
+  OptimizerConfig optimizer;
+  float lr = 0.01f;
+  float lr_gamma = 1.0f;  // step decay: lr · gamma^⌊epoch / lr_step⌋
+  int lr_step = 0;
+  LossKind loss = LossKind::CrossEntropy;
+  float map_j = kDefaultMapJ;
+  std::uint64_t seed = 1;
+  int threads = 0;  // 0 = default_threads()
+};
+
+struct EpochStats {
+  int epoch = 0;               // 1-based
+  double lr = 0;
+  double train_loss = 0;       // mean over the epoch's samples, as trained (weights moving)
+  double train_accuracy = 0;   // fraction right during the epoch's forward passes
+  double test_accuracy = -1;   // after the epoch; -1 without a test set
+  double test_loss = -1;
+  double seconds = 0;          // the epoch's training time (evaluation excluded)
+  long long images = 0;
+};
+
+struct BatchProgress {
+  int epoch = 0, epochs = 0;
+  long long done = 0, total = 0;  // images this epoch
+  double running_loss = 0;
+  double seconds = 0;  // since the epoch began
+};
+
+struct TrainCallbacks {
+  std::function<void(const BatchProgress&)> on_batch;
+  std::function<void(const EpochStats&)> on_epoch;
+};
+
+// Initialises nothing: the model arrives initialised (or loaded). Returns one entry per epoch.
+std::vector<EpochStats> train(Lenet5& model, const Dataset& train_set, const Dataset* test_set,
+                              const TrainConfig& config, const TrainCallbacks& callbacks = {});
+
+struct EvalResult {
+  int count = 0;
+  double accuracy = 0;
+  double loss = 0;  // mean, with the architecture's default loss
+  std::array<std::array<long long, kClasses>, kClasses> confusion{};  // [true][predicted]
+  std::vector<std::uint8_t> predictions;
+};
+EvalResult evaluate(const Lenet5& model, const Dataset& data, int threads = 0);
+
+// The model must read 28×28-or-smaller images; a dataset of another size is refused with this message.
+void check_dataset_fits(const Dataset& data, const std::string& what);
+
+}  // namespace lenet

@@ -1,0 +1,317 @@
+// LeNet-5, layer by layer as the paper draws it: C1 S2 C3 S4 C5 F6 OUTPUT, each a labelled call.
+// The two architectures share the convolutions and F6; they differ in squashing, pooling and output.
+#include "lenet/lenet5.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+
+#include "lenet/activation.h"
+#include "lenet/linear.h"
+#include "lenet/loss.h"
+#include "lenet/maxpool.h"
+#include "lenet/rbf.h"
+
+namespace lenet {
+
+std::string_view arch_name(Arch arch) { return arch == Arch::Lenet5 ? "lenet5" : "lenet5-1998"; }
+
+std::optional<Arch> parse_arch(std::string_view name) {
+  if (name == "lenet5") return Arch::Lenet5;
+  if (name == "lenet5-1998") return Arch::Lenet5_1998;
+  return std::nullopt;
+}
+
+std::string_view loss_name(LossKind loss) {
+  switch (loss) {
+    case LossKind::CrossEntropy: return "xent";
+    case LossKind::Mle: return "mle";
+    case LossKind::Map: return "map";
+  }
+  return "?";
+}
+
+std::optional<LossKind> parse_loss(std::string_view name) {
+  if (name == "xent") return LossKind::CrossEntropy;
+  if (name == "mle") return LossKind::Mle;
+  if (name == "map") return LossKind::Map;
+  return std::nullopt;
+}
+
+Lenet5::Lenet5(Arch arch) : arch_(arch) {
+  const bool paper = arch == Arch::Lenet5_1998;
+  static const ConnectionTable kTableI = lenet5_c3_table();  // shared and immutable: copies stay valid
+  c1 = Conv2dShape{1, kInputSide, kInputSide, 6, 5, nullptr};
+  s2 = PoolShape{6, 28, 28};
+  c3 = Conv2dShape{6, 14, 14, 16, 5, paper ? &kTableI : nullptr};
+  s4 = PoolShape{16, 10, 10};
+  c5 = Conv2dShape{16, 5, 5, 120, 5, nullptr};
+
+  std::size_t total = 0;
+  auto add = [&](std::string name, std::vector<std::int64_t> shape) {
+    std::size_t count = 1;
+    for (auto d : shape) count *= std::size_t(d);
+    tensors_.push_back(TensorInfo{std::move(name), std::move(shape), total, count});
+    total += count;
+    return tensors_.back().offset;
+  };
+  at.c1_w = add("C1.weight", {6, 1, 5, 5});
+  at.c1_b = add("C1.bias", {6});
+  if (paper) {
+    at.s2_w = add("S2.weight", {6});
+    at.s2_b = add("S2.bias", {6});
+    at.c3_w = add("C3.weight", {60, 5, 5});  // the 60 connected (C3 map, S2 map) pairs of Table I
+  } else {
+    at.c3_w = add("C3.weight", {16, 6, 5, 5});
+  }
+  at.c3_b = add("C3.bias", {16});
+  if (paper) {
+    at.s4_w = add("S4.weight", {16});
+    at.s4_b = add("S4.bias", {16});
+  }
+  at.c5_w = add("C5.weight", {120, 16, 5, 5});
+  at.c5_b = add("C5.bias", {120});
+  at.f6_w = add("F6.weight", {kF6, 120});
+  at.f6_b = add("F6.bias", {kF6});
+  if (!paper) {
+    at.out_w = add("OUTPUT.weight", {kClasses, kF6});
+    at.out_b = add("OUTPUT.bias", {kClasses});
+  }
+  assert(c3.weight_count() == tensors_[paper ? 4 : 2].count);
+  params.assign(total, 0.0f);
+  grads.assign(total, 0.0f);
+}
+
+const TensorInfo* Lenet5::find_tensor(std::string_view name) const {
+  for (const auto& t : tensors_)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+std::vector<LayerInfo> Lenet5::layers() const {
+  const bool paper = arch_ == Arch::Lenet5_1998;
+  const std::string squash = paper ? "scaled tanh" : "ReLU";
+  auto conv_params = [](const Conv2dShape& s) { return s.weight_count() + std::size_t(s.out_c); };
+  auto pool_outputs = [](const PoolShape& s) { return std::size_t(s.c) * s.out_h() * s.out_w(); };
+  std::vector<LayerInfo> out;
+  out.push_back({"C1", "conv 5x5, " + squash, {6, 28, 28}, conv_params(c1), c1.connections()});
+  out.push_back({"S2", paper ? "2x2 sum x coefficient + bias, scaled tanh" : "max pool 2x2", {6, 14, 14},
+                 paper ? 12u : 0u, paper ? pool_outputs(s2) * 4 : 0u});
+  out.push_back({"C3", std::string("conv 5x5, ") + (paper ? "Table I connections, " : "full, ") + squash,
+                 {16, 10, 10}, conv_params(c3), c3.connections()});
+  out.push_back({"S4", paper ? "2x2 sum x coefficient + bias, scaled tanh" : "max pool 2x2", {16, 5, 5},
+                 paper ? 32u : 0u, paper ? pool_outputs(s4) * 4 : 0u});
+  out.push_back({"C5", "conv 5x5, " + squash, {120, 1, 1}, conv_params(c5), c5.connections()});
+  out.push_back({"F6", "full, " + squash, {kF6, 1, 1}, std::size_t(kF6) * 120 + kF6, std::size_t(kF6) * 120});
+  if (paper)
+    out.push_back({"OUTPUT", "Euclidean RBF, fixed 7x12 prototypes", {kClasses, 1, 1}, 0,
+                   std::size_t(kClasses) * kF6});
+  else
+    out.push_back({"OUTPUT", "full, logits", {kClasses, 1, 1}, std::size_t(kClasses) * kF6 + kClasses,
+                   std::size_t(kClasses) * kF6});
+  return out;
+}
+
+int Lenet5::predict_class(const float* scores) const {
+  if (arch_ == Arch::Lenet5) return int(std::max_element(scores, scores + kClasses) - scores);
+  return int(std::min_element(scores, scores + kClasses) - scores);
+}
+
+void Lenet5::probabilities(float* out, const float* scores) const {
+  softmax(out, scores, kClasses, 1, arch_ == Arch::Lenet5_1998);
+}
+
+void Lenet5::init(Rng& rng) {
+  const bool paper = arch_ == Arch::Lenet5_1998;
+  // Fills [offset, offset+count) uniformly in ±bound.
+  auto fill = [&](std::size_t offset, std::size_t count, float bound) {
+    for (std::size_t i = 0; i < count; ++i) params[offset + i] = rng.uniform(-bound, bound);
+  };
+  auto weights_and_bias = [&](std::size_t w, std::size_t b, std::size_t count, int out, float fan_in) {
+    if (paper) {  // Appendix A: ±2.4/Fi, biases included
+      fill(w, count, 2.4f / fan_in);
+      fill(b, std::size_t(out), 2.4f / fan_in);
+    } else {  // He-uniform for ReLU units, zero biases
+      fill(w, count, std::sqrt(6.0f / fan_in));
+      std::fill_n(params.begin() + std::ptrdiff_t(b), out, 0.0f);
+    }
+  };
+  weights_and_bias(at.c1_w, at.c1_b, c1.weight_count(), 6, 25.0f);
+  if (paper) {
+    fill(at.s2_w, 6, 2.4f / 4.0f);
+    fill(at.s2_b, 6, 2.4f / 4.0f);
+    // C3's fan-in differs per map: 3, 4 or 6 S2 maps of 25 taps.
+    for (int o = 0; o < 16; ++o) {
+      const float fan_in = float(c3.inputs_of(o) * 25);
+      fill(at.c3_w + c3.weight_offset(o), std::size_t(c3.inputs_of(o)) * 25, 2.4f / fan_in);
+      fill(at.c3_b + o, 1, 2.4f / fan_in);
+    }
+    fill(at.s4_w, 16, 2.4f / 4.0f);
+    fill(at.s4_b, 16, 2.4f / 4.0f);
+  } else {
+    weights_and_bias(at.c3_w, at.c3_b, c3.weight_count(), 16, 150.0f);
+  }
+  weights_and_bias(at.c5_w, at.c5_b, c5.weight_count(), 120, 400.0f);
+  weights_and_bias(at.f6_w, at.f6_b, std::size_t(kF6) * 120, kF6, 120.0f);
+  if (!paper) {  // logits: PyTorch's default bound 1/sqrt(fan_in), no ReLU follows
+    fill(at.out_w, std::size_t(kClasses) * kF6, 1.0f / std::sqrt(float(kF6)));
+    std::fill_n(params.begin() + std::ptrdiff_t(at.out_b), kClasses, 0.0f);
+  }
+}
+
+void Lenet5::zero_grad() { std::fill(grads.begin(), grads.end(), 0.0f); }
+
+Activations::Activations(const Lenet5& m, int cap) : capacity(cap) {
+  const std::size_t n = std::size_t(cap);
+  input.resize(n * kInputSize);
+  c1.resize(n * 6 * 28 * 28);
+  s2.resize(n * 6 * 14 * 14);
+  c3.resize(n * 16 * 10 * 10);
+  s4.resize(n * 16 * 5 * 5);
+  c5.resize(n * 120);
+  f6.resize(n * Lenet5::kF6);
+  scores.resize(n * kClasses);
+  if (m.arch() == Arch::Lenet5) {
+    s2_arg.resize(s2.size());
+    s4_arg.resize(s4.size());
+  }
+  d_c1.resize(c1.size());
+  d_s2.resize(s2.size());
+  d_c3.resize(c3.size());
+  d_s4.resize(s4.size());
+  d_c5.resize(c5.size());
+  d_f6.resize(f6.size());
+  d_scores.resize(scores.size());
+}
+
+void image_to_input(float* out, const std::uint8_t* image, int rows, int cols) {
+  assert(rows <= kInputSide && cols <= kInputSide);
+  std::fill(out, out + kInputSize, kInputBackground);
+  const int top = (kInputSide - rows) / 2, left = (kInputSide - cols) / 2;
+  constexpr float kScale = (kInputInk - kInputBackground) / 255.0f;
+  for (int y = 0; y < rows; ++y)
+    for (int x = 0; x < cols; ++x)
+      out[(top + y) * kInputSide + left + x] = kInputBackground + kScale * float(image[y * cols + x]);
+}
+
+namespace {
+
+void squash_forward(Arch arch, std::vector<float>& buf, std::size_t count) {
+  if (arch == Arch::Lenet5_1998)
+    scaled_tanh_forward(buf.data(), buf.data(), count);
+  else
+    relu_forward(buf.data(), buf.data(), count);
+}
+
+void squash_backward(Arch arch, std::vector<float>& d, const std::vector<float>& out, std::size_t count) {
+  if (arch == Arch::Lenet5_1998)
+    scaled_tanh_backward(d.data(), d.data(), out.data(), count);
+  else
+    relu_backward(d.data(), d.data(), out.data(), count);
+}
+
+}  // namespace
+
+void lenet5_forward(const Lenet5& m, Activations& a, int n) {
+  assert(n <= a.capacity);
+  const Arch arch = m.arch();
+  const bool paper = arch == Arch::Lenet5_1998;
+  const float* p = m.params.data();
+  const std::size_t N = std::size_t(n);
+
+  // C1: 1@32x32 -> 6@28x28, 5x5 convolution
+  conv2d_forward(a.c1.data(), a.input.data(), p + m.at.c1_w, p + m.at.c1_b, m.c1, n);
+  squash_forward(arch, a.c1, N * 6 * 28 * 28);
+  // S2: 6@28x28 -> 6@14x14
+  if (paper) {
+    subsample_forward(a.s2.data(), a.c1.data(), p + m.at.s2_w, p + m.at.s2_b, m.s2, n);
+    squash_forward(arch, a.s2, N * 6 * 14 * 14);
+  } else {
+    maxpool_forward(a.s2.data(), a.s2_arg.data(), a.c1.data(), m.s2, n);
+  }
+  // C3: 6@14x14 -> 16@10x10, Table I connections (1998) or all six maps (modern)
+  conv2d_forward(a.c3.data(), a.s2.data(), p + m.at.c3_w, p + m.at.c3_b, m.c3, n);
+  squash_forward(arch, a.c3, N * 16 * 10 * 10);
+  // S4: 16@10x10 -> 16@5x5
+  if (paper) {
+    subsample_forward(a.s4.data(), a.c3.data(), p + m.at.s4_w, p + m.at.s4_b, m.s4, n);
+    squash_forward(arch, a.s4, N * 16 * 5 * 5);
+  } else {
+    maxpool_forward(a.s4.data(), a.s4_arg.data(), a.c3.data(), m.s4, n);
+  }
+  // C5: 16@5x5 -> 120@1x1, 5x5 convolution over every S4 map
+  conv2d_forward(a.c5.data(), a.s4.data(), p + m.at.c5_w, p + m.at.c5_b, m.c5, n);
+  squash_forward(arch, a.c5, N * 120);
+  // F6: 120 -> 84, full connection
+  linear_forward(a.f6.data(), a.c5.data(), p + m.at.f6_w, p + m.at.f6_b, 120, Lenet5::kF6, n);
+  squash_forward(arch, a.f6, N * Lenet5::kF6);
+  // OUTPUT: 84 -> 10, Euclidean RBF penalties (1998) or logits (modern)
+  if (paper)
+    rbf_forward(a.scores.data(), a.f6.data(), rbf_digit_prototypes(), n);
+  else
+    linear_forward(a.scores.data(), a.f6.data(), p + m.at.out_w, p + m.at.out_b, Lenet5::kF6, kClasses, n);
+}
+
+double lenet5_loss([[maybe_unused]] const Lenet5& m, Activations& a, const std::uint8_t* labels, int n, LossKind loss, float map_j,
+                   float grad_scale) {
+  float* d = a.d_scores.data();
+  switch (loss) {
+    case LossKind::CrossEntropy:
+      assert(m.arch() == Arch::Lenet5);
+      return softmax_cross_entropy(d, a.scores.data(), labels, kClasses, n, grad_scale);
+    case LossKind::Mle:
+      assert(m.arch() == Arch::Lenet5_1998);
+      return rbf_mle_loss(d, a.scores.data(), labels, kClasses, n, grad_scale);
+    case LossKind::Map:
+      assert(m.arch() == Arch::Lenet5_1998);
+      return rbf_map_loss(d, a.scores.data(), labels, kClasses, n, map_j, grad_scale);
+  }
+  return 0;
+}
+
+void lenet5_backward(const Lenet5& m, Activations& a, float* g, int n) {
+  const Arch arch = m.arch();
+  const bool paper = arch == Arch::Lenet5_1998;
+  const float* p = m.params.data();
+  const std::size_t N = std::size_t(n);
+
+  // OUTPUT
+  if (paper)
+    rbf_backward(a.d_f6.data(), a.d_scores.data(), a.f6.data(), rbf_digit_prototypes(), n);
+  else
+    linear_backward(a.d_f6.data(), g + m.at.out_w, g + m.at.out_b, a.d_scores.data(), a.f6.data(),
+                    p + m.at.out_w, Lenet5::kF6, kClasses, n);
+  // F6
+  squash_backward(arch, a.d_f6, a.f6, N * Lenet5::kF6);
+  linear_backward(a.d_c5.data(), g + m.at.f6_w, g + m.at.f6_b, a.d_f6.data(), a.c5.data(), p + m.at.f6_w, 120,
+                  Lenet5::kF6, n);
+  // C5
+  squash_backward(arch, a.d_c5, a.c5, N * 120);
+  conv2d_backward(a.d_s4.data(), g + m.at.c5_w, g + m.at.c5_b, a.d_c5.data(), a.s4.data(), p + m.at.c5_w, m.c5,
+                  n);
+  // S4
+  if (paper) {
+    squash_backward(arch, a.d_s4, a.s4, N * 16 * 5 * 5);
+    subsample_backward(a.d_c3.data(), g + m.at.s4_w, g + m.at.s4_b, a.d_s4.data(), a.c3.data(), p + m.at.s4_w,
+                       m.s4, n);
+  } else {
+    maxpool_backward(a.d_c3.data(), a.d_s4.data(), a.s4_arg.data(), m.s4, n);
+  }
+  // C3
+  squash_backward(arch, a.d_c3, a.c3, N * 16 * 10 * 10);
+  conv2d_backward(a.d_s2.data(), g + m.at.c3_w, g + m.at.c3_b, a.d_c3.data(), a.s2.data(), p + m.at.c3_w, m.c3,
+                  n);
+  // S2
+  if (paper) {
+    squash_backward(arch, a.d_s2, a.s2, N * 6 * 14 * 14);
+    subsample_backward(a.d_c1.data(), g + m.at.s2_w, g + m.at.s2_b, a.d_s2.data(), a.c1.data(), p + m.at.s2_w,
+                       m.s2, n);
+  } else {
+    maxpool_backward(a.d_c1.data(), a.d_s2.data(), a.s2_arg.data(), m.s2, n);
+  }
+  // C1 (the input needs no gradient)
+  squash_backward(arch, a.d_c1, a.c1, N * 6 * 28 * 28);
+  conv2d_backward(nullptr, g + m.at.c1_w, g + m.at.c1_b, a.d_c1.data(), a.input.data(), p + m.at.c1_w, m.c1, n);
+}
+
+}  // namespace lenet

@@ -1,0 +1,91 @@
+// SGD, SGD with (heavy-ball) momentum and Adam as flat loops over the parameter arena.
+// Update rules and bias corrections match torch.optim (SGD with dampening 0, Adam without amsgrad).
+#include "lenet/optimizer.h"
+
+#include <cassert>
+#include <cmath>
+
+#include "lenet/simd.h"
+
+namespace lenet {
+
+std::string_view optimizer_name(OptimizerKind kind) {
+  switch (kind) {
+    case OptimizerKind::Sgd: return "sgd";
+    case OptimizerKind::Momentum: return "momentum";
+    case OptimizerKind::Adam: return "adam";
+  }
+  return "?";
+}
+
+std::optional<OptimizerKind> parse_optimizer(std::string_view name) {
+  if (name == "sgd") return OptimizerKind::Sgd;
+  if (name == "momentum") return OptimizerKind::Momentum;
+  if (name == "adam") return OptimizerKind::Adam;
+  return std::nullopt;
+}
+
+Optimizer::Optimizer(const OptimizerConfig& c, std::size_t parameters) : config(c) {
+  if (c.kind != OptimizerKind::Sgd) m.assign(parameters, 0.0f);
+  if (c.kind == OptimizerKind::Adam) v.assign(parameters, 0.0f);
+}
+
+void Optimizer::reset() {
+  std::fill(m.begin(), m.end(), 0.0f);
+  std::fill(v.begin(), v.end(), 0.0f);
+  steps = 0;
+}
+
+namespace {
+
+LENET_KERNEL void sgd_step(float* w, const float* g, std::size_t n, float lr, float wd) {
+  for (std::size_t i = 0; i < n; ++i) w[i] -= lr * (g[i] + wd * w[i]);
+}
+
+LENET_KERNEL void momentum_step(float* w, float* m, const float* g, std::size_t n, float lr, float mu, float wd,
+                                bool first) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const float gi = g[i] + wd * w[i];
+    m[i] = first ? gi : mu * m[i] + gi;  // torch initialises the buffer with the first gradient
+    w[i] -= lr * m[i];
+  }
+}
+
+LENET_KERNEL void adam_step(float* w, float* m, float* v, const float* g, std::size_t n, float lr, float b1,
+                            float b2, float eps, float wd, float bc1, float bc2_sqrt) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const float gi = g[i] + wd * w[i];
+    m[i] = b1 * m[i] + (1.0f - b1) * gi;
+    v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+    const float denom = std::sqrt(v[i]) / bc2_sqrt + eps;
+    w[i] -= (lr / bc1) * m[i] / denom;
+  }
+}
+
+}  // namespace
+
+void Optimizer::step(std::span<float> params, std::span<const float> grads, float lr) {
+  assert(params.size() == grads.size());
+  const std::size_t n = params.size();
+  ++steps;
+  switch (config.kind) {
+    case OptimizerKind::Sgd: sgd_step(params.data(), grads.data(), n, lr, config.weight_decay); break;
+    case OptimizerKind::Momentum:
+      momentum_step(params.data(), m.data(), grads.data(), n, lr, config.momentum, config.weight_decay, steps == 1);
+      break;
+    case OptimizerKind::Adam: {
+      const float bc1 = 1.0f - float(std::pow(double(config.beta1), double(steps)));
+      const float bc2 = 1.0f - float(std::pow(double(config.beta2), double(steps)));
+      adam_step(params.data(), m.data(), v.data(), grads.data(), n, lr, config.beta1, config.beta2, config.eps,
+                config.weight_decay, bc1, std::sqrt(bc2));
+      break;
+    }
+  }
+}
+
+float step_decay_lr(float lr0, float gamma, int step, int epoch) {
+  if (step <= 0) return lr0;
+  return lr0 * float(std::pow(double(gamma), double(epoch / step)));
+}
+
+}  // namespace lenet
