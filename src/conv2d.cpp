@@ -126,8 +126,8 @@ const float* dense_weights(const float* weight, const Conv2dShape& s) {
   std::fill(w, w + std::size_t(s.out_c) * s.in_c * kk, 0.0f);
   for (int o = 0; o < s.out_c; ++o)
     for (int j = 0; j < s.inputs_of(o); ++j)
-      std::memcpy(w + (std::size_t(o) * s.in_c + s.input_map(o, j)) * kk, weight + s.weight_offset(o) + j * kk,
-                  kk * sizeof(float));
+      std::memcpy(w + (std::size_t(o) * s.in_c + s.input_map(o, j)) * kk,
+                  weight + s.weight_offset(o) + j * kk, kk * sizeof(float));
   return w;
 }
 

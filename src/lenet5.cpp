@@ -24,9 +24,12 @@ std::optional<Arch> parse_arch(std::string_view name) {
 
 std::string_view loss_name(LossKind loss) {
   switch (loss) {
-    case LossKind::CrossEntropy: return "xent";
-    case LossKind::Mle: return "mle";
-    case LossKind::Map: return "map";
+    case LossKind::CrossEntropy:
+      return "xent";
+    case LossKind::Mle:
+      return "mle";
+    case LossKind::Map:
+      return "map";
   }
   return "?";
 }
@@ -95,19 +98,31 @@ std::vector<LayerInfo> Lenet5::layers() const {
   auto pool_outputs = [](const PoolShape& s) { return std::size_t(s.c) * s.out_h() * s.out_w(); };
   std::vector<LayerInfo> out;
   out.push_back({"C1", "conv 5x5, " + squash, {6, 28, 28}, conv_params(c1), c1.connections()});
-  out.push_back({"S2", paper ? "2x2 sum x coefficient + bias, scaled tanh" : "max pool 2x2", {6, 14, 14},
-                 paper ? 12u : 0u, paper ? pool_outputs(s2) * 4 : 0u});
-  out.push_back({"C3", std::string("conv 5x5, ") + (paper ? "Table I connections, " : "full, ") + squash,
-                 {16, 10, 10}, conv_params(c3), c3.connections()});
-  out.push_back({"S4", paper ? "2x2 sum x coefficient + bias, scaled tanh" : "max pool 2x2", {16, 5, 5},
-                 paper ? 32u : 0u, paper ? pool_outputs(s4) * 4 : 0u});
+  out.push_back({"S2",
+                 paper ? "2x2 sum x coefficient + bias, scaled tanh" : "max pool 2x2",
+                 {6, 14, 14},
+                 paper ? 12u : 0u,
+                 paper ? pool_outputs(s2) * 4 : 0u});
+  out.push_back({"C3",
+                 std::string("conv 5x5, ") + (paper ? "Table I connections, " : "full, ") + squash,
+                 {16, 10, 10},
+                 conv_params(c3),
+                 c3.connections()});
+  out.push_back({"S4",
+                 paper ? "2x2 sum x coefficient + bias, scaled tanh" : "max pool 2x2",
+                 {16, 5, 5},
+                 paper ? 32u : 0u,
+                 paper ? pool_outputs(s4) * 4 : 0u});
   out.push_back({"C5", "conv 5x5, " + squash, {120, 1, 1}, conv_params(c5), c5.connections()});
   out.push_back({"F6", "full, " + squash, {kF6, 1, 1}, std::size_t(kF6) * 120 + kF6, std::size_t(kF6) * 120});
   if (paper)
-    out.push_back({"OUTPUT", "Euclidean RBF, fixed 7x12 prototypes", {kClasses, 1, 1}, 0,
-                   std::size_t(kClasses) * kF6});
+    out.push_back(
+        {"OUTPUT", "Euclidean RBF, fixed 7x12 prototypes", {kClasses, 1, 1}, 0, std::size_t(kClasses) * kF6});
   else
-    out.push_back({"OUTPUT", "full, logits", {kClasses, 1, 1}, std::size_t(kClasses) * kF6 + kClasses,
+    out.push_back({"OUTPUT",
+                   "full, logits",
+                   {kClasses, 1, 1},
+                   std::size_t(kClasses) * kF6 + kClasses,
                    std::size_t(kClasses) * kF6});
   return out;
 }
@@ -252,8 +267,8 @@ void lenet5_forward(const Lenet5& m, Activations& a, int n) {
     linear_forward(a.scores.data(), a.f6.data(), p + m.at.out_w, p + m.at.out_b, Lenet5::kF6, kClasses, n);
 }
 
-double lenet5_loss([[maybe_unused]] const Lenet5& m, Activations& a, const std::uint8_t* labels, int n, LossKind loss, float map_j,
-                   float grad_scale) {
+double lenet5_loss([[maybe_unused]] const Lenet5& m, Activations& a, const std::uint8_t* labels, int n,
+                   LossKind loss, float map_j, float grad_scale) {
   float* d = a.d_scores.data();
   switch (loss) {
     case LossKind::CrossEntropy:
@@ -287,8 +302,8 @@ void lenet5_backward(const Lenet5& m, Activations& a, float* g, int n) {
                   Lenet5::kF6, n);
   // C5
   squash_backward(arch, a.d_c5, a.c5, N * 120);
-  conv2d_backward(a.d_s4.data(), g + m.at.c5_w, g + m.at.c5_b, a.d_c5.data(), a.s4.data(), p + m.at.c5_w, m.c5,
-                  n);
+  conv2d_backward(a.d_s4.data(), g + m.at.c5_w, g + m.at.c5_b, a.d_c5.data(), a.s4.data(), p + m.at.c5_w,
+                  m.c5, n);
   // S4
   if (paper) {
     squash_backward(arch, a.d_s4, a.s4, N * 16 * 5 * 5);
@@ -299,8 +314,8 @@ void lenet5_backward(const Lenet5& m, Activations& a, float* g, int n) {
   }
   // C3
   squash_backward(arch, a.d_c3, a.c3, N * 16 * 10 * 10);
-  conv2d_backward(a.d_s2.data(), g + m.at.c3_w, g + m.at.c3_b, a.d_c3.data(), a.s2.data(), p + m.at.c3_w, m.c3,
-                  n);
+  conv2d_backward(a.d_s2.data(), g + m.at.c3_w, g + m.at.c3_b, a.d_c3.data(), a.s2.data(), p + m.at.c3_w,
+                  m.c3, n);
   // S2
   if (paper) {
     squash_backward(arch, a.d_s2, a.s2, N * 6 * 14 * 14);
@@ -311,7 +326,8 @@ void lenet5_backward(const Lenet5& m, Activations& a, float* g, int n) {
   }
   // C1 (the input needs no gradient)
   squash_backward(arch, a.d_c1, a.c1, N * 6 * 28 * 28);
-  conv2d_backward(nullptr, g + m.at.c1_w, g + m.at.c1_b, a.d_c1.data(), a.input.data(), p + m.at.c1_w, m.c1, n);
+  conv2d_backward(nullptr, g + m.at.c1_w, g + m.at.c1_b, a.d_c1.data(), a.input.data(), p + m.at.c1_w, m.c1,
+                  n);
 }
 
 }  // namespace lenet

@@ -25,9 +25,10 @@ void save_lenet5(const std::string& path, const Lenet5& model, const nlohmann::j
   f.arch = std::string(arch_name(model.arch()));
   f.config = config;
   for (const TensorInfo& t : model.tensors())
-    f.tensors.push_back(TensorRecord{t.name, t.shape,
-                                     std::vector<float>(model.params.begin() + std::ptrdiff_t(t.offset),
-                                                        model.params.begin() + std::ptrdiff_t(t.offset + t.count))});
+    f.tensors.push_back(
+        TensorRecord{t.name, t.shape,
+                     std::vector<float>(model.params.begin() + std::ptrdiff_t(t.offset),
+                                        model.params.begin() + std::ptrdiff_t(t.offset + t.count))});
   save_model_file(path, f);
 }
 
@@ -35,7 +36,8 @@ LoadedModel load_lenet5(const std::string& path) {
   ModelFile f = load_model_file(path);
   const auto arch = parse_arch(f.arch);
   if (!arch)
-    throw ModelFileError(path + ": unknown architecture '" + f.arch + "' (this build knows lenet5, lenet5-1998)");
+    throw ModelFileError(path + ": unknown architecture '" + f.arch +
+                         "' (this build knows lenet5, lenet5-1998)");
   LoadedModel out{Lenet5(*arch), f.config};
   Lenet5& m = out.model;
   if (f.tensors.size() != m.tensors().size()) {
@@ -48,8 +50,8 @@ LoadedModel load_lenet5(const std::string& path) {
     const TensorInfo* t = m.find_tensor(r.name);
     if (!t) throw ModelFileError(path + ": tensor '" + r.name + "' does not belong to " + f.arch);
     if (r.shape != t->shape)
-      throw ModelFileError(path + ": tensor " + r.name + " has shape " + shape_string(r.shape) + ", " + f.arch +
-                           " expects " + shape_string(t->shape));
+      throw ModelFileError(path + ": tensor " + r.name + " has shape " + shape_string(r.shape) + ", " +
+                           f.arch + " expects " + shape_string(t->shape));
     std::copy(r.data.begin(), r.data.end(), m.params.begin() + std::ptrdiff_t(t->offset));
   }
   return out;

@@ -35,7 +35,8 @@ void linear_forward(float* out, const float* in, const float* weight, const floa
   for (int b = 0; b < n; ++b)
     for (int o = 0; o < out_f; ++o) {
       double a = bias[o];
-      for (int i = 0; i < in_f; ++i) a += double(weight[std::size_t(o) * in_f + i]) * in[std::size_t(b) * in_f + i];
+      for (int i = 0; i < in_f; ++i)
+        a += double(weight[std::size_t(o) * in_f + i]) * in[std::size_t(b) * in_f + i];
       out[std::size_t(b) * out_f + o] = float(a);
     }
 }
@@ -48,7 +49,8 @@ void linear_backward(float* d_in, float* d_weight, float* d_bias, const float* d
     d_bias[o] += float(gb);
     for (int i = 0; i < in_f; ++i) {
       double gw = 0;
-      for (int b = 0; b < n; ++b) gw += double(d_out[std::size_t(b) * out_f + o]) * in[std::size_t(b) * in_f + i];
+      for (int b = 0; b < n; ++b)
+        gw += double(d_out[std::size_t(b) * out_f + o]) * in[std::size_t(b) * in_f + i];
       d_weight[std::size_t(o) * in_f + i] += float(gw);
     }
   }
@@ -56,7 +58,8 @@ void linear_backward(float* d_in, float* d_weight, float* d_bias, const float* d
     for (int b = 0; b < n; ++b)
       for (int i = 0; i < in_f; ++i) {
         double g = 0;
-        for (int o = 0; o < out_f; ++o) g += double(d_out[std::size_t(b) * out_f + o]) * weight[std::size_t(o) * in_f + i];
+        for (int o = 0; o < out_f; ++o)
+          g += double(d_out[std::size_t(b) * out_f + o]) * weight[std::size_t(o) * in_f + i];
         d_in[std::size_t(b) * in_f + i] = float(g);
       }
 }

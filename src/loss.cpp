@@ -8,8 +8,8 @@
 
 namespace lenet {
 
-double softmax_cross_entropy(float* d_logits, const float* logits, const std::uint8_t* labels, int classes, int n,
-                             float grad_scale) {
+double softmax_cross_entropy(float* d_logits, const float* logits, const std::uint8_t* labels, int classes,
+                             int n, float grad_scale) {
   double total = 0;
   for (int b = 0; b < n; ++b) {
     const float* z = logits + std::size_t(b) * classes;
@@ -27,8 +27,8 @@ double softmax_cross_entropy(float* d_logits, const float* logits, const std::ui
   return total;
 }
 
-double rbf_mle_loss(float* d_penalties, const float* penalties, const std::uint8_t* labels, int classes, int n,
-                    float grad_scale) {
+double rbf_mle_loss(float* d_penalties, const float* penalties, const std::uint8_t* labels, int classes,
+                    int n, float grad_scale) {
   double total = 0;
   for (int b = 0; b < n; ++b) {
     total += penalties[std::size_t(b) * classes + labels[b]];
@@ -40,8 +40,8 @@ double rbf_mle_loss(float* d_penalties, const float* penalties, const std::uint8
   return total;
 }
 
-double rbf_map_loss(float* d_penalties, const float* penalties, const std::uint8_t* labels, int classes, int n,
-                    float j, float grad_scale) {
+double rbf_map_loss(float* d_penalties, const float* penalties, const std::uint8_t* labels, int classes,
+                    int n, float j, float grad_scale) {
   double total = 0;
   for (int b = 0; b < n; ++b) {
     const float* y = penalties + std::size_t(b) * classes;

@@ -25,7 +25,8 @@ void maxpool_forward(float* out, std::int32_t* argmax, const float* in, const Po
   }
 }
 
-void maxpool_backward(float* d_in, const float* d_out, const std::int32_t* argmax, const PoolShape& s, int n) {
+void maxpool_backward(float* d_in, const float* d_out, const std::int32_t* argmax, const PoolShape& s,
+                      int n) {
   // d_out (n, c, h/2, w/2) -> d_in (n, c, h, w)
   const int ohw = s.out_h() * s.out_w();
   std::fill(d_in, d_in + std::size_t(n) * s.c * s.in_h * s.in_w, 0.0f);

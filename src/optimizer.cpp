@@ -11,9 +11,12 @@ namespace lenet {
 
 std::string_view optimizer_name(OptimizerKind kind) {
   switch (kind) {
-    case OptimizerKind::Sgd: return "sgd";
-    case OptimizerKind::Momentum: return "momentum";
-    case OptimizerKind::Adam: return "adam";
+    case OptimizerKind::Sgd:
+      return "sgd";
+    case OptimizerKind::Momentum:
+      return "momentum";
+    case OptimizerKind::Adam:
+      return "adam";
   }
   return "?";
 }
@@ -42,8 +45,8 @@ LENET_KERNEL void sgd_step(float* w, const float* g, std::size_t n, float lr, fl
   for (std::size_t i = 0; i < n; ++i) w[i] -= lr * (g[i] + wd * w[i]);
 }
 
-LENET_KERNEL void momentum_step(float* w, float* m, const float* g, std::size_t n, float lr, float mu, float wd,
-                                bool first) {
+LENET_KERNEL void momentum_step(float* w, float* m, const float* g, std::size_t n, float lr, float mu,
+                                float wd, bool first) {
   for (std::size_t i = 0; i < n; ++i) {
     const float gi = g[i] + wd * w[i];
     m[i] = first ? gi : mu * m[i] + gi;  // torch initialises the buffer with the first gradient
@@ -69,15 +72,18 @@ void Optimizer::step(std::span<float> params, std::span<const float> grads, floa
   const std::size_t n = params.size();
   ++steps;
   switch (config.kind) {
-    case OptimizerKind::Sgd: sgd_step(params.data(), grads.data(), n, lr, config.weight_decay); break;
+    case OptimizerKind::Sgd:
+      sgd_step(params.data(), grads.data(), n, lr, config.weight_decay);
+      break;
     case OptimizerKind::Momentum:
-      momentum_step(params.data(), m.data(), grads.data(), n, lr, config.momentum, config.weight_decay, steps == 1);
+      momentum_step(params.data(), m.data(), grads.data(), n, lr, config.momentum, config.weight_decay,
+                    steps == 1);
       break;
     case OptimizerKind::Adam: {
       const float bc1 = 1.0f - float(std::pow(double(config.beta1), double(steps)));
       const float bc2 = 1.0f - float(std::pow(double(config.beta2), double(steps)));
-      adam_step(params.data(), m.data(), v.data(), grads.data(), n, lr, config.beta1, config.beta2, config.eps,
-                config.weight_decay, bc1, std::sqrt(bc2));
+      adam_step(params.data(), m.data(), v.data(), grads.data(), n, lr, config.beta1, config.beta2,
+                config.eps, config.weight_decay, bc1, std::sqrt(bc2));
       break;
     }
   }

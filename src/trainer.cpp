@@ -30,7 +30,8 @@ void fill_inputs(Activations& a, const Dataset& data, const int* indices, int fi
 
 int default_threads() { return std::max(1, omp_get_num_procs()); }
 
-Engine::Engine(const Lenet5& model, int threads, int max_batch) : threads_(threads > 0 ? threads : default_threads()) {
+Engine::Engine(const Lenet5& model, int threads, int max_batch)
+    : threads_(threads > 0 ? threads : default_threads()) {
   const int per_thread = std::clamp((std::max(max_batch, 1) + threads_ - 1) / threads_, 1, kMaxChunk);
   for (int t = 0; t < threads_; ++t) acts_.emplace_back(model, per_thread);
   passes_.resize(std::size_t(threads_));
@@ -51,7 +52,8 @@ Engine::Pass Engine::accumulate_gradients(Lenet5& model, const Dataset& data, co
     for (int first = lo; first < hi; first += a.capacity) {
       const int m = std::min(a.capacity, hi - first);
       fill_inputs(a, data, indices, first, m);
-      for (int i = 0; i < m; ++i) labels[i] = data.labels[std::size_t(indices ? indices[first + i] : first + i)];
+      for (int i = 0; i < m; ++i)
+        labels[i] = data.labels[std::size_t(indices ? indices[first + i] : first + i)];
       lenet5_forward(model, a, m);
       p.loss_sum += lenet5_loss(model, a, labels, m, loss, map_j, grad_scale);
       for (int i = 0; i < m; ++i)
@@ -137,7 +139,9 @@ EvalResult evaluate(const Lenet5& model, const Dataset& data, int threads) {
       case LossKind::CrossEntropy:
         loss_sum += softmax_cross_entropy(nullptr, scores.data(), labels, kClasses, n, 1.0f);
         break;
-      default: loss_sum += rbf_map_loss(nullptr, scores.data(), labels, kClasses, n, kDefaultMapJ, 1.0f); break;
+      default:
+        loss_sum += rbf_map_loss(nullptr, scores.data(), labels, kClasses, n, kDefaultMapJ, 1.0f);
+        break;
     }
     for (int i = 0; i < n; ++i) {
       const int pred = model.predict_class(scores.data() + std::size_t(i) * kClasses);
@@ -178,8 +182,8 @@ std::vector<EpochStats> train(Lenet5& model, const Dataset& train_set, const Dat
     model.zero_grad();
     for (int first = 0; first < n_train; first += step_chunk) {
       const int n = std::min(step_chunk, n_train - first);
-      const Engine::Pass p =
-          engine.accumulate_gradients(model, train_set, order.data() + first, n, cfg.loss, cfg.map_j, 1.0f / batch);
+      const Engine::Pass p = engine.accumulate_gradients(model, train_set, order.data() + first, n, cfg.loss,
+                                                         cfg.map_j, 1.0f / batch);
       if (!std::isfinite(p.loss_sum)) {
         std::ostringstream msg;
         msg << "training diverged: the loss became " << p.loss_sum << " at epoch " << epoch + 1 << ", step "
@@ -209,7 +213,8 @@ std::vector<EpochStats> train(Lenet5& model, const Dataset& train_set, const Dat
     for (float w : model.params)
       if (!std::isfinite(w)) {
         std::ostringstream msg;
-        msg << "training diverged: a parameter became non-finite in epoch " << epoch + 1 << "; try a smaller --lr";
+        msg << "training diverged: a parameter became non-finite in epoch " << epoch + 1
+            << "; try a smaller --lr";
         throw TrainingError(msg.str());
       }
     if (test_set) {

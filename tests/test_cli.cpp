@@ -1,13 +1,13 @@
 // The `lenet` program as a user meets it: help texts, info on both architectures, eval's JSON, the
 // per-epoch log, and clear non-zero exits on broken data and model files.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
 
 #include "helpers/paths.h"
 
@@ -46,8 +46,8 @@ TEST(Cli, EveryCommandHasHelpListingItsOptionsAndDefaults) {
   for (const char* cmd : {"train", "eval", "info"}) EXPECT_NE(top.output.find(cmd), std::string::npos) << cmd;
   const CliRun train = run_lenet("train --help");
   EXPECT_EQ(train.status, 0);
-  for (const char* opt : {"--arch", "--data", "--epochs", "--batch", "--optimizer", "--lr", "--lr-gamma", "--lr-step",
-                          "--momentum", "--seed", "--threads", "--out", "--log", "--loss"})
+  for (const char* opt : {"--arch", "--data", "--epochs", "--batch", "--optimizer", "--lr", "--lr-gamma",
+                          "--lr-step", "--momentum", "--seed", "--threads", "--out", "--log", "--loss"})
     EXPECT_NE(train.output.find(opt), std::string::npos) << opt;
   EXPECT_NE(train.output.find("momentum"), std::string::npos);  // a default value is shown
   EXPECT_EQ(run_lenet("eval --help").status, 0);
@@ -58,8 +58,8 @@ TEST(Cli, InfoOfThe1998NetworkMatchesThePapersParameterCounts) {
   const CliRun r = run_lenet_stdout("info --arch lenet5-1998 --json");
   ASSERT_EQ(r.status, 0) << r.output;
   const auto j = nlohmann::json::parse(r.output);
-  const std::vector<std::pair<std::string, int>> expected = {{"C1", 156},   {"S2", 12},    {"C3", 1516}, {"S4", 32},
-                                                             {"C5", 48120}, {"F6", 10164}, {"OUTPUT", 0}};
+  const std::vector<std::pair<std::string, int>> expected = {
+      {"C1", 156}, {"S2", 12}, {"C3", 1516}, {"S4", 32}, {"C5", 48120}, {"F6", 10164}, {"OUTPUT", 0}};
   ASSERT_EQ(j["layers"].size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(j["layers"][i]["name"], expected[i].first);
@@ -113,7 +113,7 @@ TEST(Cli, TrainLogsEpochsAndEvalReportsJson) {
   if (!test::mnist_available()) GTEST_SKIP() << "MNIST not in " << test::mnist_dir() << " (make data)";
   const std::string model = test::temp_path("cli-model.bin"), log = test::temp_path("cli-log.jsonl");
   const CliRun t = run_lenet("train --epochs 2 --limit 3000 --data " + test::mnist_dir() + " --out " + model +
-                          " --log " + log + " --seed 3");
+                             " --log " + log + " --seed 3");
   ASSERT_EQ(t.status, 0) << t.output;
   EXPECT_NE(t.output.find("epoch  2/2"), std::string::npos) << t.output;
 
@@ -155,7 +155,8 @@ TEST(Cli, TrainLogsEpochsAndEvalReportsJson) {
 
 TEST(Cli, FashionMnistTrainsWithTheSameCommand) {
   const std::string fashion = "/usr/share/datasets/fashion-mnist";
-  if (!std::ifstream(fashion + "/t10k-labels-idx1-ubyte.gz")) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  if (!std::ifstream(fashion + "/t10k-labels-idx1-ubyte.gz"))
+    GTEST_SKIP() << "dataset-fashion-mnist not installed";
   const CliRun t = run_lenet("train --epochs 1 --limit 2000 --data " + fashion);
   ASSERT_EQ(t.status, 0) << t.output;
   EXPECT_NE(t.output.find("final test accuracy"), std::string::npos) << t.output;

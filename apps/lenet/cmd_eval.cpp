@@ -38,16 +38,11 @@ void run_eval(const EvalOptions& o) {
     recall[c] = actual ? double(tp) / actual : 0.0;
   }
   if (o.json) {
-    nlohmann::json j = {{"model", o.model},
-                        {"arch", std::string(arch_name(loaded.model.arch()))},
-                        {"data", o.data},
-                        {"split", o.split},
-                        {"count", r.count},
-                        {"accuracy", r.accuracy},
-                        {"error", 1 - r.accuracy},
-                        {"loss", r.loss},
-                        {"precision", precision},
-                        {"recall", recall},
+    nlohmann::json j = {{"model", o.model},        {"arch", std::string(arch_name(loaded.model.arch()))},
+                        {"data", o.data},          {"split", o.split},
+                        {"count", r.count},        {"accuracy", r.accuracy},
+                        {"error", 1 - r.accuracy}, {"loss", r.loss},
+                        {"precision", precision},  {"recall", recall},
                         {"confusion", r.confusion}};
     std::printf("%s\n", j.dump().c_str());
     return;
@@ -56,7 +51,8 @@ void run_eval(const EvalOptions& o) {
   std::printf("accuracy %.2f%%  (error %.2f%%, %lld wrong)\n\n", 100 * r.accuracy, 100 * (1 - r.accuracy),
               static_cast<long long>(r.count - std::llround(r.accuracy * r.count)));
   std::printf("class  precision  recall\n");
-  for (int c = 0; c < kClasses; ++c) std::printf("%5d  %8.2f%%  %6.2f%%\n", c, 100 * precision[c], 100 * recall[c]);
+  for (int c = 0; c < kClasses; ++c)
+    std::printf("%5d  %8.2f%%  %6.2f%%\n", c, 100 * precision[c], 100 * recall[c]);
   std::printf("\nconfusion (rows: true class, columns: predicted)\n      ");
   for (int c = 0; c < kClasses; ++c) std::printf("%6d", c);
   std::printf("\n");
@@ -75,9 +71,11 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--model", o->model, "Model file written by lenet train")->required();
   cmd->add_option("--data", o->data, "Directory with the idx files")->capture_default_str();
   cmd->add_option("--split", o->split, "test or train")->capture_default_str();
-  cmd->add_option("--threads", o->threads, "Threads (0: all cores)")->capture_default_str()->check(
-      CLI::NonNegativeNumber);
-  cmd->add_flag("--json", o->json, "Print one JSON object (accuracy as a fraction, confusion as 10x10 counts)");
+  cmd->add_option("--threads", o->threads, "Threads (0: all cores)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--json", o->json,
+                "Print one JSON object (accuracy as a fraction, confusion as 10x10 counts)");
   cmd->callback([o] { run_eval(*o); });
 }
 

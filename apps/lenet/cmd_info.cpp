@@ -55,8 +55,8 @@ void run_info(const InfoOptions& o) {
   std::printf("%s: input 1@%dx%d\n\n", std::string(arch_name(model->arch())).c_str(), kInputSide, kInputSide);
   std::printf("%-7s %-12s %10s %13s  %s\n", "layer", "output", "parameters", "multiply-adds", "what");
   for (const auto& l : layers) {
-    const std::string shape = std::to_string(l.output[0]) + "@" + std::to_string(l.output[1]) + "x" +
-                              std::to_string(l.output[2]);
+    const std::string shape =
+        std::to_string(l.output[0]) + "@" + std::to_string(l.output[1]) + "x" + std::to_string(l.output[2]);
     std::printf("%-7s %-12s %10zu %13zu  %s\n", l.name.c_str(), shape.c_str(), l.parameters, l.connections,
                 l.description.c_str());
   }

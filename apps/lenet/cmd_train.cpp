@@ -48,8 +48,8 @@ void print_bar(const BatchProgress& p) {
   const double eta = rate > 0 ? double(p.total - p.done) / rate : 0;
   std::string bar(std::size_t(filled), '#');
   bar.resize(width, '.');
-  std::fprintf(stderr, "\r\033[Kepoch %d/%d [%s] %3.0f%%  %6.0f img/s  loss %.4f  ETA %.0fs", p.epoch, p.epochs,
-               bar.c_str(), 100 * frac, rate, p.running_loss, eta);
+  std::fprintf(stderr, "\r\033[Kepoch %d/%d [%s] %3.0f%%  %6.0f img/s  loss %.4f  ETA %.0fs", p.epoch,
+               p.epochs, bar.c_str(), 100 * frac, rate, p.running_loss, eta);
   std::fflush(stderr);
 }
 
@@ -113,18 +113,20 @@ void run_train(const TrainOptions& o) {
   std::fprintf(stderr,
                "training %s on %d images (%s), %d epochs, batch %s, %s lr %g (x%g every %d epochs), loss %s, "
                "seed %llu, %d threads\n",
-               o.arch.c_str(), train_set.count, o.data.c_str(), cfg.epochs, o.batch.c_str(), o.optimizer.c_str(),
-               double(cfg.lr), double(cfg.lr_gamma), cfg.lr_step, std::string(loss_name(cfg.loss)).c_str(),
-               static_cast<unsigned long long>(cfg.seed), cfg.threads);
+               o.arch.c_str(), train_set.count, o.data.c_str(), cfg.epochs, o.batch.c_str(),
+               o.optimizer.c_str(), double(cfg.lr), double(cfg.lr_gamma), cfg.lr_step,
+               std::string(loss_name(cfg.loss)).c_str(), static_cast<unsigned long long>(cfg.seed),
+               cfg.threads);
 
   TrainCallbacks cb;
   if (tty) cb.on_batch = [](const BatchProgress& p) { print_bar(p); };
   cb.on_epoch = [&](const EpochStats& s) {
     if (tty) std::fprintf(stderr, "\r\033[K");
-    std::fprintf(stderr,
-                 "epoch %2d/%d  lr %.5g  train loss %.4f  train acc %.2f%%  test acc %.2f%%  %.1fs (%.0f img/s)\n",
-                 s.epoch, cfg.epochs, s.lr, s.train_loss, 100 * s.train_accuracy, 100 * s.test_accuracy, s.seconds,
-                 double(s.images) / s.seconds);
+    std::fprintf(
+        stderr,
+        "epoch %2d/%d  lr %.5g  train loss %.4f  train acc %.2f%%  test acc %.2f%%  %.1fs (%.0f img/s)\n",
+        s.epoch, cfg.epochs, s.lr, s.train_loss, 100 * s.train_accuracy, 100 * s.test_accuracy, s.seconds,
+        double(s.images) / s.seconds);
     if (log.is_open()) {
       nlohmann::json j = {{"arch", o.arch},
                           {"epoch", s.epoch},
@@ -177,8 +179,9 @@ void add_train_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--data", o->data, "Directory with {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]")
       ->capture_default_str();
-  cmd->add_option("--epochs", o->epochs, "Passes over the training set")->capture_default_str()->check(
-      CLI::Range(1, 1000));
+  cmd->add_option("--epochs", o->epochs, "Passes over the training set")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
   cmd->add_option("--batch", o->batch,
                   "Samples per step: 1 = stochastic, N = mini-batch, 'all' = full-batch gradient descent")
       ->capture_default_str();
@@ -189,18 +192,24 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--lr-gamma", o->lr_gamma, "Step decay: multiply the learning rate by this...")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--lr-step", o->lr_step, "...every this many epochs (0: constant)")->capture_default_str()->check(
-      CLI::NonNegativeNumber);
-  cmd->add_option("--momentum", o->momentum, "Momentum coefficient")->capture_default_str()->check(
-      CLI::Range(0.0, 1.0));
-  cmd->add_option("--weight-decay", o->weight_decay, "L2 weight decay")->capture_default_str()->check(
-      CLI::NonNegativeNumber);
-  cmd->add_option("--loss", o->loss, "default, xent (lenet5), map or mle (lenet5-1998)")->capture_default_str();
-  cmd->add_option("--map-j", o->map_j, "The constant j of the MAP loss (Eq. 9)")->capture_default_str()->check(
-      CLI::PositiveNumber);
+  cmd->add_option("--lr-step", o->lr_step, "...every this many epochs (0: constant)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--momentum", o->momentum, "Momentum coefficient")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--weight-decay", o->weight_decay, "L2 weight decay")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--loss", o->loss, "default, xent (lenet5), map or mle (lenet5-1998)")
+      ->capture_default_str();
+  cmd->add_option("--map-j", o->map_j, "The constant j of the MAP loss (Eq. 9)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--seed", o->seed, "Seed of initialisation and shuffling")->capture_default_str();
-  cmd->add_option("--threads", o->threads, "Threads (0: all cores)")->capture_default_str()->check(
-      CLI::NonNegativeNumber);
+  cmd->add_option("--threads", o->threads, "Threads (0: all cores)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--limit", o->limit, "Train on only the first N training images (0: all)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);

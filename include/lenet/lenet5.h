@@ -45,8 +45,8 @@ struct TensorInfo {
 };
 
 struct LayerInfo {
-  std::string name;         // C1 S2 C3 S4 C5 F6 OUTPUT
-  std::string description;  // e.g. "conv 5x5, Table I, scaled tanh"
+  std::string name;             // C1 S2 C3 S4 C5 F6 OUTPUT
+  std::string description;      // e.g. "conv 5x5, Table I, scaled tanh"
   std::array<int, 3> output{};  // maps, height, width
   std::size_t parameters = 0;   // trainable
   std::size_t connections = 0;  // multiply-adds per image
@@ -95,11 +95,11 @@ class Lenet5 {
 struct Activations {
   Activations(const Lenet5& model, int capacity);
   int capacity = 0;
-  std::vector<float> input;                 // (n, 1, 32, 32)
-  std::vector<float> c1, s2, c3, s4, c5;    // post-squashing outputs, NCHW
-  std::vector<float> f6;                    // (n, 84)
-  std::vector<float> scores;                // (n, 10): logits or RBF penalties
-  std::vector<std::int32_t> s2_arg, s4_arg; // max-pool winners (modern)
+  std::vector<float> input;                  // (n, 1, 32, 32)
+  std::vector<float> c1, s2, c3, s4, c5;     // post-squashing outputs, NCHW
+  std::vector<float> f6;                     // (n, 84)
+  std::vector<float> scores;                 // (n, 10): logits or RBF penalties
+  std::vector<std::int32_t> s2_arg, s4_arg;  // max-pool winners (modern)
   std::vector<float> d_c1, d_s2, d_c3, d_s4, d_c5, d_f6, d_scores;
 };
 

@@ -6,18 +6,18 @@
 namespace lenet {
 
 // Softmax cross-entropy on logits (n, classes).
-double softmax_cross_entropy(float* d_logits, const float* logits, const std::uint8_t* labels, int classes, int n,
-                             float grad_scale);
+double softmax_cross_entropy(float* d_logits, const float* logits, const std::uint8_t* labels, int classes,
+                             int n, float grad_scale);
 
 // Maximum likelihood for RBF outputs (the paper's Eq. 8): E = y_correct, the squared distance between F6's
 // output and the correct class's prototype — a mean squared error against that target.
-double rbf_mle_loss(float* d_penalties, const float* penalties, const std::uint8_t* labels, int classes, int n,
-                    float grad_scale);
+double rbf_mle_loss(float* d_penalties, const float* penalties, const std::uint8_t* labels, int classes,
+                    int n, float grad_scale);
 
 // The discriminative MAP criterion (Eq. 9): E = y_c + log(e^(−j) + Σ_i e^(−y_i)).
 // ∂E/∂y_i = δ(i = c) − e^(−y_i) / (e^(−j) + Σ_k e^(−y_k)); the log-sum-exp is computed stably.
-double rbf_map_loss(float* d_penalties, const float* penalties, const std::uint8_t* labels, int classes, int n,
-                    float j, float grad_scale);
+double rbf_map_loss(float* d_penalties, const float* penalties, const std::uint8_t* labels, int classes,
+                    int n, float j, float grad_scale);
 
 // Probabilities from scores: softmax of logits, or softmax of −penalties for RBF outputs. out may equal in.
 void softmax(float* out, const float* in, int classes, int n, bool negate);

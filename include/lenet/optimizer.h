@@ -15,7 +15,7 @@ std::optional<OptimizerKind> parse_optimizer(std::string_view name);
 
 struct OptimizerConfig {
   OptimizerKind kind = OptimizerKind::Momentum;
-  float momentum = 0.9f;  // momentum: v ← μ·v + g; w ← w − η·v
+  float momentum = 0.9f;                            // momentum: v ← μ·v + g; w ← w − η·v
   float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;  // Adam
   float weight_decay = 0.0f;  // L2, added to the gradient as in torch.optim (g ← g + λ·w)
 };

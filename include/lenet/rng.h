@@ -36,7 +36,9 @@ class Rng {
   float uniform() { return float(next_u64() >> 40) * (1.0f / 16777216.0f); }
   float uniform(float lo, float hi) { return lo + (hi - lo) * uniform(); }
   // Uniform integer in [0, n) by Lemire's multiply-shift (bias < 2^-32 for our n).
-  std::uint32_t below(std::uint32_t n) { return std::uint32_t(((next_u64() >> 32) * std::uint64_t(n)) >> 32); }
+  std::uint32_t below(std::uint32_t n) {
+    return std::uint32_t(((next_u64() >> 32) * std::uint64_t(n)) >> 32);
+  }
 
   std::array<std::uint64_t, 4> state{};
 

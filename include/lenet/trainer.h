@@ -60,13 +60,13 @@ struct TrainConfig {
 };
 
 struct EpochStats {
-  int epoch = 0;               // 1-based
+  int epoch = 0;  // 1-based
   double lr = 0;
-  double train_loss = 0;       // mean over the epoch's samples, as trained (weights moving)
-  double train_accuracy = 0;   // fraction right during the epoch's forward passes
-  double test_accuracy = -1;   // after the epoch; -1 without a test set
+  double train_loss = 0;      // mean over the epoch's samples, as trained (weights moving)
+  double train_accuracy = 0;  // fraction right during the epoch's forward passes
+  double test_accuracy = -1;  // after the epoch; -1 without a test set
   double test_loss = -1;
-  double seconds = 0;          // the epoch's training time (evaluation excluded)
+  double seconds = 0;  // the epoch's training time (evaluation excluded)
   long long images = 0;
 };
 

@@ -9,8 +9,12 @@
 
 namespace lenet::test {
 
-std::string source_path(const std::string& relative) { return std::string(LENET_SOURCE_DIR) + "/" + relative; }
-std::string binary_path(const std::string& relative) { return std::string(LENET_BINARY_DIR) + "/" + relative; }
+std::string source_path(const std::string& relative) {
+  return std::string(LENET_SOURCE_DIR) + "/" + relative;
+}
+std::string binary_path(const std::string& relative) {
+  return std::string(LENET_BINARY_DIR) + "/" + relative;
+}
 
 std::string mnist_dir() {
   if (const char* env = std::getenv("LENET_MNIST_DIR")) return env;
