@@ -5,7 +5,7 @@ JOBS  := $(shell nproc)
 DATA  := data/mnist
 MODEL := build/lenet5.bin
 # Flags for `make train`; tuned separately, so kept here where they are easy to find.
-TRAIN_FLAGS := --arch lenet5 --data $(DATA) --out $(MODEL) --log build/train-log.jsonl --seed 1
+TRAIN_FLAGS := --arch lenet5 --data $(DATA) --out $(MODEL) --log build/train-log.jsonl --seed 1 --threads 2
 
 CMAKE_CONFIGURE := cmake -S . -G Ninja
 FORMAT_DIRS     := include src apps tests bench tools

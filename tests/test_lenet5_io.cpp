@@ -1,0 +1,95 @@
+// Saving and loading whole models: bit-exact round trips for both architectures, and refusal of files
+// whose architecture or tensors do not match, each with a message naming the file.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "helpers/paths.h"
+#include "lenet/lenet5_io.h"
+#include "lenet/model_file.h"
+#include "lenet/trainer.h"
+
+namespace lenet {
+namespace {
+
+void expect_error_mentions(const std::string& path, const std::string& what) {
+  try {
+    load_lenet5(path);
+    FAIL() << "loading " << path << " should fail (" << what << ")";
+  } catch (const ModelFileError& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+  }
+}
+
+TEST(Lenet5Io, RoundTripIsBitExactForBothArchitectures) {
+  for (Arch arch : {Arch::Lenet5, Arch::Lenet5_1998}) {
+    Lenet5 model(arch);
+    Rng rng(11);
+    model.init(rng);
+    const std::string path = test::temp_path(std::string(arch_name(arch)) + ".bin");
+    save_lenet5(path, model, {{"note", "round trip"}, {"seed", 11}});
+    const LoadedModel loaded = load_lenet5(path);
+    EXPECT_EQ(loaded.model.arch(), arch);
+    ASSERT_EQ(loaded.model.params.size(), model.params.size());
+    EXPECT_EQ(
+        0, std::memcmp(loaded.model.params.data(), model.params.data(), model.params.size() * sizeof(float)));
+    EXPECT_EQ(loaded.config["seed"], 11);
+  }
+}
+
+TEST(Lenet5Io, RefusesAnUnknownArchitecture) {
+  ModelFile f;
+  f.arch = "lenet7";
+  f.tensors.push_back({"C1.weight", {1}, {0.5f}});
+  const std::string path = test::temp_path("unknown-arch.bin");
+  save_model_file(path, f);
+  expect_error_mentions(path, "unknown architecture 'lenet7'");
+}
+
+TEST(Lenet5Io, RefusesMissingForeignOrMisshapenTensors) {
+  Lenet5 model(Arch::Lenet5);
+  ModelFile good;
+  good.arch = "lenet5";
+  for (const TensorInfo& t : model.tensors())
+    good.tensors.push_back({t.name, t.shape, std::vector<float>(t.count)});
+
+  ModelFile missing = good;
+  missing.tensors.pop_back();
+  save_model_file(test::temp_path("missing.bin"), missing);
+  expect_error_mentions(test::temp_path("missing.bin"), "tensors");
+
+  ModelFile foreign = good;
+  foreign.tensors[0].name = "C7.weight";
+  save_model_file(test::temp_path("foreign.bin"), foreign);
+  expect_error_mentions(test::temp_path("foreign.bin"), "C7.weight");
+
+  ModelFile misshapen = good;
+  misshapen.tensors[0].shape = {6, 25};
+  save_model_file(test::temp_path("misshapen.bin"), misshapen);
+  expect_error_mentions(test::temp_path("misshapen.bin"), "expects (6, 1, 5, 5)");
+
+  // A 1998 file's tensors under the modern architecture's name: S2.weight does not belong there.
+  Lenet5 paper(Arch::Lenet5_1998);
+  ModelFile swapped;
+  swapped.arch = "lenet5";
+  for (const TensorInfo& t : paper.tensors())
+    swapped.tensors.push_back({t.name, t.shape, std::vector<float>(t.count)});
+  save_model_file(test::temp_path("swapped.bin"), swapped);
+  expect_error_mentions(test::temp_path("swapped.bin"), "lenet5");
+}
+
+TEST(Lenet5Io, TheShippedModelLoads) {
+  const std::string path = test::source_path("models/lenet5.bin");
+  const LoadedModel loaded = load_lenet5(path);
+  EXPECT_EQ(loaded.model.arch(), Arch::Lenet5);
+  EXPECT_GE(loaded.config["test_accuracy"].get<double>(), 0.99);
+  if (!test::mnist_available()) GTEST_SKIP() << "MNIST not in " << test::mnist_dir() << " (make data)";
+  const EvalResult r = evaluate(loaded.model, load_split(test::mnist_dir(), Split::Test));
+  std::printf("shipped model: MNIST test accuracy %.4f\n", r.accuracy);
+  EXPECT_GE(r.accuracy, 0.99);
+  EXPECT_DOUBLE_EQ(r.accuracy, loaded.config["test_accuracy"].get<double>());
+}
+
+}  // namespace
+}  // namespace lenet
