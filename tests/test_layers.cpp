@@ -2,8 +2,10 @@
 // (parameter gradients accumulate, input gradients are assigned), and the paper's constants.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <set>
 #include <string>
