@@ -227,4 +227,16 @@ void conv2d_backward(float* d_in, float* d_weight, float* d_bias, const float* d
       }
 }
 
+void conv2d_backward_hessian(float* d2_in, float* d2_weight, float* d2_bias, const float* d2_out,
+                             const float* in, const float* weight, const Conv2dShape& s, int n) {
+  // d2_out (n, out_c, out_h, out_w) -> d2_in (n, in_c, in_h, in_w); d2_weight, d2_bias accumulate
+  thread_local std::vector<float> in_sq, w_sq;
+  const std::size_t in_count = std::size_t(n) * s.in_c * s.in_h * s.in_w, w_count = s.weight_count();
+  in_sq.resize(std::max(in_sq.size(), in_count));
+  w_sq.resize(std::max(w_sq.size(), w_count));
+  for (std::size_t i = 0; i < in_count; ++i) in_sq[i] = in[i] * in[i];
+  for (std::size_t i = 0; i < w_count; ++i) w_sq[i] = weight[i] * weight[i];
+  conv2d_backward(d2_in, d2_weight, d2_bias, d2_out, in_sq.data(), w_sq.data(), s, n);
+}
+
 }  // namespace lenet

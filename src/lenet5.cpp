@@ -330,4 +330,62 @@ void lenet5_backward(const Lenet5& m, Activations& a, float* g, int n) {
                   n);
 }
 
+void lenet5_backward_hessian(const Lenet5& m, Activations& a, const std::uint8_t* labels, float* h, int n) {
+  const bool paper = m.arch() == Arch::Lenet5_1998;
+  const float* p = m.params.data();
+  const std::size_t N = std::size_t(n);
+  // The second-derivative pass reuses the gradient buffers: d2_x for every activation x.
+  float* seed = a.d_scores.data();
+  if (paper) {
+    // OUTPUT: keep the correct class's RBF curvature only -> d2 = 2 at every F6 output
+    std::fill(seed, seed + N * kClasses, 0.0f);
+    for (int b = 0; b < n; ++b) seed[std::size_t(b) * kClasses + labels[b]] = 1.0f;
+    rbf_backward_hessian(a.d_f6.data(), seed, n);
+  } else {
+    // OUTPUT: softmax cross-entropy's diagonal curvature p(1 - p) at the logits, then the full connection
+    softmax(seed, a.scores.data(), kClasses, n, false);
+    for (std::size_t i = 0; i < N * kClasses; ++i) seed[i] = seed[i] * (1.0f - seed[i]);
+    linear_backward_hessian(a.d_f6.data(), h + m.at.out_w, h + m.at.out_b, seed, a.f6.data(), p + m.at.out_w,
+                            Lenet5::kF6, kClasses, n);
+  }
+  auto squash = [&](std::vector<float>& d2, const std::vector<float>& out, std::size_t count) {
+    if (paper)
+      scaled_tanh_backward_hessian(d2.data(), d2.data(), out.data(), count);
+    else
+      relu_backward_hessian(d2.data(), d2.data(), out.data(), count);
+  };
+  // F6
+  squash(a.d_f6, a.f6, N * Lenet5::kF6);
+  linear_backward_hessian(a.d_c5.data(), h + m.at.f6_w, h + m.at.f6_b, a.d_f6.data(), a.c5.data(),
+                          p + m.at.f6_w, 120, Lenet5::kF6, n);
+  // C5
+  squash(a.d_c5, a.c5, N * 120);
+  conv2d_backward_hessian(a.d_s4.data(), h + m.at.c5_w, h + m.at.c5_b, a.d_c5.data(), a.s4.data(),
+                          p + m.at.c5_w, m.c5, n);
+  // S4
+  if (paper) {
+    squash(a.d_s4, a.s4, N * 16 * 5 * 5);
+    subsample_backward_hessian(a.d_c3.data(), h + m.at.s4_w, h + m.at.s4_b, a.d_s4.data(), a.c3.data(),
+                               p + m.at.s4_w, m.s4, n);
+  } else {
+    maxpool_backward_hessian(a.d_c3.data(), a.d_s4.data(), a.s4_arg.data(), m.s4, n);
+  }
+  // C3
+  squash(a.d_c3, a.c3, N * 16 * 10 * 10);
+  conv2d_backward_hessian(a.d_s2.data(), h + m.at.c3_w, h + m.at.c3_b, a.d_c3.data(), a.s2.data(),
+                          p + m.at.c3_w, m.c3, n);
+  // S2
+  if (paper) {
+    squash(a.d_s2, a.s2, N * 6 * 14 * 14);
+    subsample_backward_hessian(a.d_c1.data(), h + m.at.s2_w, h + m.at.s2_b, a.d_s2.data(), a.c1.data(),
+                               p + m.at.s2_w, m.s2, n);
+  } else {
+    maxpool_backward_hessian(a.d_c1.data(), a.d_s2.data(), a.s2_arg.data(), m.s2, n);
+  }
+  // C1
+  squash(a.d_c1, a.c1, N * 6 * 28 * 28);
+  conv2d_backward_hessian(nullptr, h + m.at.c1_w, h + m.at.c1_b, a.d_c1.data(), a.input.data(), p + m.at.c1_w,
+                          m.c1, n);
+}
+
 }  // namespace lenet

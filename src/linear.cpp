@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <vector>
 
 #include "lenet/gemm.h"
 
@@ -26,6 +27,18 @@ void linear_backward(float* d_in, float* d_weight, float* d_bias, const float* d
     std::fill(d_in, d_in + std::size_t(n) * in_f, 0.0f);
     gemm_nn(d_in, d_out, weight, n, in_f, out_f);
   }
+}
+
+void linear_backward_hessian(float* d2_in, float* d2_weight, float* d2_bias, const float* d2_out,
+                             const float* in, const float* weight, int in_f, int out_f, int n) {
+  // d2_out (n, out_f) -> d2_in (n, in_f); d2_weight, d2_bias accumulate
+  thread_local std::vector<float> in_sq, w_sq;
+  const std::size_t in_count = std::size_t(n) * in_f, w_count = std::size_t(out_f) * in_f;
+  in_sq.resize(std::max(in_sq.size(), in_count));
+  w_sq.resize(std::max(w_sq.size(), w_count));
+  for (std::size_t i = 0; i < in_count; ++i) in_sq[i] = in[i] * in[i];
+  for (std::size_t i = 0; i < w_count; ++i) w_sq[i] = weight[i] * weight[i];
+  linear_backward(d2_in, d2_weight, d2_bias, d2_out, in_sq.data(), w_sq.data(), in_f, out_f, n);
 }
 
 namespace naive {

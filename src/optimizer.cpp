@@ -1,4 +1,4 @@
-// SGD, SGD with (heavy-ball) momentum and Adam as flat loops over the parameter arena.
+// SGD, SGD with (heavy-ball) momentum, Adam and the paper's SDLM as flat loops over the parameter arena.
 // Update rules and bias corrections match torch.optim (SGD with dampening 0, Adam without amsgrad).
 #include "lenet/optimizer.h"
 
@@ -17,6 +17,8 @@ std::string_view optimizer_name(OptimizerKind kind) {
       return "momentum";
     case OptimizerKind::Adam:
       return "adam";
+    case OptimizerKind::Sdlm:
+      return "sdlm";
   }
   return "?";
 }
@@ -25,16 +27,24 @@ std::optional<OptimizerKind> parse_optimizer(std::string_view name) {
   if (name == "sgd") return OptimizerKind::Sgd;
   if (name == "momentum") return OptimizerKind::Momentum;
   if (name == "adam") return OptimizerKind::Adam;
+  if (name == "sdlm") return OptimizerKind::Sdlm;
   return std::nullopt;
 }
 
 Optimizer::Optimizer(const OptimizerConfig& c, std::size_t parameters) : config(c) {
-  if (c.kind != OptimizerKind::Sgd) m.assign(parameters, 0.0f);
+  // SDLM starts as if every curvature were 0 (step η/μ) until set_hessian() is called.
+  if (c.kind != OptimizerKind::Sgd)
+    m.assign(parameters, c.kind == OptimizerKind::Sdlm ? 1.0f / c.sdlm_mu : 0.0f);
   if (c.kind == OptimizerKind::Adam) v.assign(parameters, 0.0f);
 }
 
+void Optimizer::set_hessian(std::span<const float> hessian) {
+  assert(config.kind == OptimizerKind::Sdlm && hessian.size() == m.size());
+  for (std::size_t i = 0; i < m.size(); ++i) m[i] = 1.0f / (config.sdlm_mu + hessian[i]);
+}
+
 void Optimizer::reset() {
-  std::fill(m.begin(), m.end(), 0.0f);
+  std::fill(m.begin(), m.end(), config.kind == OptimizerKind::Sdlm ? 1.0f / config.sdlm_mu : 0.0f);
   std::fill(v.begin(), v.end(), 0.0f);
   steps = 0;
 }
@@ -65,6 +75,11 @@ LENET_KERNEL void adam_step(float* w, float* m, float* v, const float* g, std::s
   }
 }
 
+// w ← w − η·g/(μ + h): the per-parameter factor 1/(μ + h) was computed by set_hessian.
+LENET_KERNEL void sdlm_step(float* w, const float* inv_curvature, const float* g, std::size_t n, float lr) {
+  for (std::size_t i = 0; i < n; ++i) w[i] -= lr * inv_curvature[i] * g[i];
+}
+
 }  // namespace
 
 void Optimizer::step(std::span<float> params, std::span<const float> grads, float lr) {
@@ -86,6 +101,9 @@ void Optimizer::step(std::span<float> params, std::span<const float> grads, floa
                 config.eps, config.weight_decay, bc1, std::sqrt(bc2));
       break;
     }
+    case OptimizerKind::Sdlm:
+      sdlm_step(params.data(), m.data(), grads.data(), n, lr);
+      break;
   }
 }
 

@@ -2,6 +2,7 @@
 // Fig. 3: stylised, two pixels thick, so that similar digits stay far apart in the 84-d code space.
 #include "lenet/rbf.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <vector>
 
@@ -58,6 +59,15 @@ void rbf_backward(float* d_in, const float* d_out, const float* in, const float*
       for (int i = 0; i < kRbfClasses; ++i) s += g[i] * 2.0f * (x[j] - prototypes[i * kRbfInputs + j]);
       dx[j] = s;
     }
+  }
+}
+
+void rbf_backward_hessian(float* d2_in, const float* weights, int n) {
+  // weights (n, 10) -> d2_in (n, 84)
+  for (int b = 0; b < n; ++b) {
+    float sum = 0;
+    for (int i = 0; i < kRbfClasses; ++i) sum += weights[std::size_t(b) * kRbfClasses + i];
+    std::fill_n(d2_in + std::size_t(b) * kRbfInputs, kRbfInputs, 2.0f * sum);
   }
 }
 

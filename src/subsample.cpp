@@ -54,4 +54,37 @@ void subsample_backward(float* d_in, float* d_coef, float* d_bias, const float* 
   }
 }
 
+void subsample_backward_hessian(float* d2_in, float* d2_coef, float* d2_bias, const float* d2_out,
+                                const float* in, const float* coef, const PoolShape& s, int n) {
+  // d2_out (n, c, h/2, w/2) -> d2_in (n, c, h, w); d2_coef, d2_bias accumulate
+  const int oh = s.out_h(), ow = s.out_w();
+  for (int c = 0; c < s.c; ++c) {
+    float hc = 0, hb = 0;
+    const float c2 = coef[c] * coef[c];
+    for (int b = 0; b < n; ++b) {
+      const float* p = in + (std::size_t(b) * s.c + c) * s.in_h * s.in_w;
+      const float* h = d2_out + (std::size_t(b) * s.c + c) * oh * ow;
+      float* dp = d2_in ? d2_in + (std::size_t(b) * s.c + c) * s.in_h * s.in_w : nullptr;
+      if (dp)
+        for (int t = 0; t < s.in_h * s.in_w; ++t) dp[t] = 0.0f;
+      for (int y = 0; y < oh; ++y)
+        for (int x = 0; x < ow; ++x) {
+          const float* r0 = p + (2 * y) * s.in_w + 2 * x;
+          const float* r1 = r0 + s.in_w;
+          const float sum = r0[0] + r0[1] + r1[0] + r1[1];
+          const float ho = h[y * ow + x];
+          hc += ho * sum * sum;
+          hb += ho;
+          if (dp) {
+            float* d0 = dp + (2 * y) * s.in_w + 2 * x;
+            float* d1 = d0 + s.in_w;
+            d0[0] = d0[1] = d1[0] = d1[1] = ho * c2;
+          }
+        }
+    }
+    d2_coef[c] += hc;
+    d2_bias[c] += hb;
+  }
+}
+
 }  // namespace lenet

@@ -10,6 +10,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "lenet/distort.h"
 #include "lenet/loss.h"
 
 namespace lenet {
@@ -40,11 +41,11 @@ Engine::Engine(const Lenet5& model, int threads, int max_batch)
 
 int Engine::slices_for(int n) const { return std::clamp(n / kMinSlice, 1, threads_); }
 
-Engine::Pass Engine::accumulate_gradients(Lenet5& model, const Dataset& data, const int* indices, int n,
-                                          LossKind loss, float map_j, float grad_scale) {
+template <typename SliceWork>
+Engine::Pass Engine::accumulate(float* target, const Lenet5& model, const Dataset& data, const int* indices,
+                                int n, const SliceWork& work) {
   const int slices = slices_for(n);
-  std::vector<Pass>& passes = passes_;
-  auto run_slice = [&](int t, float* grads) {
+  auto run_slice = [&](int t, float* arena) {
     Activations& a = acts_[std::size_t(t)];
     const int lo = int(std::int64_t(n) * t / slices), hi = int(std::int64_t(n) * (t + 1) / slices);
     Pass p;
@@ -55,18 +56,17 @@ Engine::Pass Engine::accumulate_gradients(Lenet5& model, const Dataset& data, co
       for (int i = 0; i < m; ++i)
         labels[i] = data.labels[std::size_t(indices ? indices[first + i] : first + i)];
       lenet5_forward(model, a, m);
-      p.loss_sum += lenet5_loss(model, a, labels, m, loss, map_j, grad_scale);
       for (int i = 0; i < m; ++i)
         p.correct += model.predict_class(a.scores.data() + std::size_t(i) * kClasses) == labels[i];
-      lenet5_backward(model, a, grads, m);
+      p.loss_sum += work(a, labels, m, arena);
     }
-    passes[std::size_t(t)] = p;
+    passes_[std::size_t(t)] = p;
   };
 
   if (slices == 1) {
-    run_slice(0, model.grads.data());
+    run_slice(0, target);  // one slice adds straight into the target: no copy, no reduction
   } else {
-    const std::size_t count = model.grads.size();
+    const std::size_t count = model.params.size();
 #pragma omp parallel num_threads(slices)
     {
       // Slices are assigned by index, not by whichever thread arrives, so a short team still computes
@@ -79,19 +79,37 @@ Engine::Pass Engine::accumulate_gradients(Lenet5& model, const Dataset& data, co
       // Reduce: each parameter sums its slices in slice order, whatever thread does it.
 #pragma omp for schedule(static)
       for (std::size_t i = 0; i < count; ++i) {
-        float s = model.grads[i];
+        float s = target[i];
         for (int t = 0; t < slices; ++t) s += grads_[std::size_t(t)][i];
-        model.grads[i] = s;
+        target[i] = s;
       }
     }
   }
   Pass total;
   for (int t = 0; t < slices; ++t) {
-    const Pass& p = passes[std::size_t(t)];
-    total.loss_sum += p.loss_sum;
-    total.correct += p.correct;
+    total.loss_sum += passes_[std::size_t(t)].loss_sum;
+    total.correct += passes_[std::size_t(t)].correct;
   }
   return total;
+}
+
+Engine::Pass Engine::accumulate_gradients(Lenet5& model, const Dataset& data, const int* indices, int n,
+                                          LossKind loss, float map_j, float grad_scale) {
+  return accumulate(model.grads.data(), model, data, indices, n,
+                    [&](Activations& a, const std::uint8_t* labels, int m, float* arena) {
+                      const double l = lenet5_loss(model, a, labels, m, loss, map_j, grad_scale);
+                      lenet5_backward(model, a, arena, m);
+                      return l;
+                    });
+}
+
+void Engine::accumulate_hessian(float* hessian, const Lenet5& model, const Dataset& data, const int* indices,
+                                int n) {
+  accumulate(hessian, model, data, indices, n,
+             [&](Activations& a, const std::uint8_t* labels, int m, float* arena) {
+               lenet5_backward_hessian(model, a, labels, arena, m);
+               return 0.0;
+             });
 }
 
 void Engine::forward_scores(const Lenet5& model, const Dataset& data, int first, int n, float* scores) {
@@ -155,6 +173,17 @@ EvalResult evaluate(const Lenet5& model, const Dataset& data, int threads) {
   return r;
 }
 
+std::vector<float> paper_sdlm_schedule(int epochs) {
+  std::vector<float> lr;
+  for (int pass = 1; pass <= epochs; ++pass)
+    lr.push_back(pass <= 2    ? 0.0005f
+                 : pass <= 5  ? 0.0002f
+                 : pass <= 8  ? 0.0001f
+                 : pass <= 12 ? 0.00005f
+                              : 0.00001f);
+  return lr;
+}
+
 std::vector<EpochStats> train(Lenet5& model, const Dataset& train_set, const Dataset* test_set,
                               const TrainConfig& cfg, const TrainCallbacks& callbacks) {
   using Clock = std::chrono::steady_clock;
@@ -166,23 +195,48 @@ std::vector<EpochStats> train(Lenet5& model, const Dataset& train_set, const Dat
   // Full batch: gradients of the whole set are summed chunk by chunk, then one step.
   constexpr int kFullBatchChunk = 1024;
   const int step_chunk = full_batch ? std::min(kFullBatchChunk, n_train) : batch;
-  Engine engine(model, cfg.threads, step_chunk);
+  const bool sdlm = cfg.optimizer.kind == OptimizerKind::Sdlm;
+  Engine engine(model, cfg.threads, std::max(step_chunk, sdlm ? cfg.hessian_samples : 0));
   Optimizer optimizer(cfg.optimizer, model.params.size());
+  // Independent streams, so that e.g. turning distortions on does not change the shuffling.
   Rng shuffle_rng(cfg.seed ^ 0x5EED5EED5EEDull);
+  Rng hessian_rng(cfg.seed ^ 0x4E55141Aull);
+  Rng distort_rng(cfg.seed ^ 0xD1570127ull);
   std::vector<int> order(static_cast<std::size_t>(n_train));
   std::iota(order.begin(), order.end(), 0);
+  std::vector<int> hessian_order = order;
+  std::vector<float> hessian(sdlm ? model.params.size() : 0);
+  // With distortions each pass reads a fresh distorted copy of the training set.
+  Dataset distorted;
+  if (cfg.distort) distorted = train_set;
+  const Dataset& pass_set = cfg.distort ? distorted : train_set;
 
   std::vector<EpochStats> history;
   for (int epoch = 0; epoch < cfg.epochs; ++epoch) {
-    const float lr = step_decay_lr(cfg.lr, cfg.lr_gamma, cfg.lr_step, epoch);
+    const float lr = epoch < int(cfg.lr_by_epoch.size())
+                         ? cfg.lr_by_epoch[std::size_t(epoch)]
+                         : step_decay_lr(cfg.lr, cfg.lr_gamma, cfg.lr_step, epoch);
     shuffle(order.data(), order.size(), shuffle_rng);
+    if (cfg.distort)
+      distort_dataset(distorted, train_set, cfg.distort_ranges, cfg.keep_original, distort_rng);
     const auto t0 = Clock::now();
+    // Appendix C: before every pass, average the Gauss–Newton second derivatives over a few hundred
+    // random patterns, then hold the per-parameter step sizes fixed (until the next estimate).
+    auto estimate_hessian = [&] {
+      const int samples = std::min(cfg.hessian_samples, n_train);
+      shuffle(hessian_order.data(), hessian_order.size(), hessian_rng);
+      std::fill(hessian.begin(), hessian.end(), 0.0f);
+      engine.accumulate_hessian(hessian.data(), model, pass_set, hessian_order.data(), samples);
+      for (float& h : hessian) h /= float(samples);
+      optimizer.set_hessian(hessian);
+    };
+    if (sdlm) estimate_hessian();
     double loss_sum = 0;
     long long correct = 0, done = 0, step = 0;
     model.zero_grad();
     for (int first = 0; first < n_train; first += step_chunk) {
       const int n = std::min(step_chunk, n_train - first);
-      const Engine::Pass p = engine.accumulate_gradients(model, train_set, order.data() + first, n, cfg.loss,
+      const Engine::Pass p = engine.accumulate_gradients(model, pass_set, order.data() + first, n, cfg.loss,
                                                          cfg.map_j, 1.0f / batch);
       if (!std::isfinite(p.loss_sum)) {
         std::ostringstream msg;
@@ -198,6 +252,8 @@ std::vector<EpochStats> train(Lenet5& model, const Dataset& train_set, const Dat
         optimizer.step(model.params, model.grads, lr);
         model.zero_grad();
         ++step;
+        if (sdlm && cfg.hessian_interval > 0 && done < n_train && done % cfg.hessian_interval < n)
+          estimate_hessian();
       }
       if (callbacks.on_batch)
         callbacks.on_batch({epoch + 1, cfg.epochs, done, n_train, loss_sum / double(done),
@@ -217,6 +273,7 @@ std::vector<EpochStats> train(Lenet5& model, const Dataset& train_set, const Dat
             << "; try a smaller --lr";
         throw TrainingError(msg.str());
       }
+    if (cfg.eval_train) st.train_eval_accuracy = evaluate(model, train_set, engine.threads()).accuracy;
     if (test_set) {
       const EvalResult r = evaluate(model, *test_set, engine.threads());
       st.test_accuracy = r.accuracy;

@@ -20,18 +20,26 @@ namespace {
 // the tanh/RBF net saturates and stops learning at 0.01, the ReLU net is best near 0.02.
 constexpr float kDefaultLrModern = 0.02f;
 constexpr float kDefaultLr1998 = 0.002f;
+constexpr float kDefaultLrAdam = 0.001f;
+// SDLM's schedule starts at the paper's η = 0.0005; --lr rescales the whole schedule.
+constexpr float kPaperFirstLr = 0.0005f;
 
 struct TrainOptions {
   std::string arch = "lenet5";
   std::string data = "data/mnist";
-  int epochs = 12;
-  std::string batch = "64";
-  std::string optimizer = "momentum";
-  float lr = 0;  // 0: the architecture's default, kDefaultLr
+  int epochs = 0;                  // 0: 20 for sdlm (the paper), 12 otherwise
+  std::string batch = "auto";      // auto: 1 for sdlm, 64 otherwise
+  std::string optimizer = "auto";  // auto: sdlm for lenet5-1998, momentum for lenet5
+  float lr = 0;                    // 0: the default of the architecture and optimiser
   float lr_gamma = 0.5f;
   int lr_step = 4;
   float momentum = 0.9f;
   float weight_decay = 0.0f;
+  float sdlm_mu = 0.02f;
+  int hessian_samples = 500;
+  int hessian_interval = 0;
+  bool distort = false;
+  bool eval_train = false;
   std::string loss = "default";
   float map_j = kDefaultMapJ;
   std::uint64_t seed = 1;
@@ -59,24 +67,47 @@ void run_train(const TrainOptions& o) {
   Lenet5 model(*arch);
 
   TrainConfig cfg;
-  cfg.epochs = o.epochs;
+  const std::string batch_text =
+      o.batch != "auto"                                                                  ? o.batch
+      : (o.optimizer == "sdlm" || (o.optimizer == "auto" && *arch == Arch::Lenet5_1998)) ? "1"
+                                                                                         : "64";
   if (o.batch == "all")
     cfg.batch = 0;
   else {
     try {
       std::size_t used = 0;
-      cfg.batch = std::stoi(o.batch, &used);
-      if (used != o.batch.size() || cfg.batch < 1) throw std::invalid_argument("");
+      cfg.batch = std::stoi(batch_text, &used);
+      if (used != batch_text.size() || cfg.batch < 1) throw std::invalid_argument("");
     } catch (const std::exception&) {
       throw CommandError("--batch must be a positive integer or 'all', not '" + o.batch + "'");
     }
   }
-  const auto opt = parse_optimizer(o.optimizer);
-  if (!opt) throw CommandError("--optimizer must be sgd, momentum or adam, not '" + o.optimizer + "'");
+  const std::string optimizer_name =
+      o.optimizer != "auto" ? o.optimizer : (*arch == Arch::Lenet5_1998 ? "sdlm" : "momentum");
+  const auto opt = parse_optimizer(optimizer_name);
+  if (!opt) throw CommandError("--optimizer must be sgd, momentum, adam or sdlm, not '" + o.optimizer + "'");
+  const bool sdlm = *opt == OptimizerKind::Sdlm;
   cfg.optimizer.kind = *opt;
+  cfg.optimizer.sdlm_mu = o.sdlm_mu;
+  cfg.hessian_samples = o.hessian_samples;
+  cfg.hessian_interval = o.hessian_interval;
+  cfg.distort = o.distort;
+  cfg.eval_train = o.eval_train;
   cfg.optimizer.momentum = o.momentum;
   cfg.optimizer.weight_decay = o.weight_decay;
-  cfg.lr = o.lr > 0 ? o.lr : (*arch == Arch::Lenet5 ? kDefaultLrModern : kDefaultLr1998);
+  cfg.epochs = o.epochs > 0 ? o.epochs : sdlm ? 20 : 12;
+  if (sdlm) {
+    cfg.lr_by_epoch = paper_sdlm_schedule(cfg.epochs);
+    if (o.lr > 0)
+      for (float& lr : cfg.lr_by_epoch) lr *= o.lr / kPaperFirstLr;
+    cfg.lr = cfg.lr_by_epoch[0];
+  } else if (o.lr > 0) {
+    cfg.lr = o.lr;
+  } else {
+    cfg.lr = *opt == OptimizerKind::Adam ? kDefaultLrAdam
+             : *arch == Arch::Lenet5     ? kDefaultLrModern
+                                         : kDefaultLr1998;
+  }
   cfg.lr_gamma = o.lr_gamma;
   cfg.lr_step = o.lr_step;
   if (o.loss == "default") {
@@ -119,8 +150,18 @@ void run_train(const TrainOptions& o) {
                cfg.threads);
 
   TrainCallbacks cb;
-  if (tty) cb.on_batch = [](const BatchProgress& p) { print_bar(p); };
+  double last_bar = -1;
+  if (tty)  // at most five redraws a second: with --batch 1 there are 60,000 steps per epoch
+    cb.on_batch = [&last_bar](const BatchProgress& p) {
+      if (p.seconds - last_bar < 0.2 && p.done < p.total) return;
+      last_bar = p.done < p.total ? p.seconds : -1;
+      print_bar(p);
+    };
   cb.on_epoch = [&](const EpochStats& s) {
+    const std::string train_eval =
+        s.train_eval_accuracy >= 0
+            ? "  train set acc " + std::to_string(100 * s.train_eval_accuracy).substr(0, 5) + "%"
+            : "";
     if (tty) std::fprintf(stderr, "\r\033[K");
     std::fprintf(
         stderr,
@@ -135,10 +176,17 @@ void run_train(const TrainOptions& o) {
                           {"train_accuracy", s.train_accuracy},
                           {"test_loss", s.test_loss},
                           {"test_accuracy", s.test_accuracy},
+                          {"test_error", 1 - s.test_accuracy},
+                          {"optimizer", optimizer_name},
+                          {"distort", o.distort},
                           {"seconds", s.seconds},
                           {"images_per_s", double(s.images) / s.seconds},
                           {"seed", o.seed},
                           {"threads", cfg.threads}};
+      if (s.train_eval_accuracy >= 0) {
+        j["train_set_accuracy"] = s.train_eval_accuracy;
+        j["train_set_error"] = 1 - s.train_eval_accuracy;
+      }
       log << j.dump() << "\n";
       log.flush();
     }
@@ -151,8 +199,12 @@ void run_train(const TrainOptions& o) {
   if (!o.out.empty()) {
     nlohmann::json meta = {{"recipe",
                             {{"epochs", cfg.epochs},
-                             {"batch", o.batch},
-                             {"optimizer", o.optimizer},
+                             {"batch", batch_text},
+                             {"optimizer", optimizer_name},
+                             {"lr_by_epoch", cfg.lr_by_epoch},
+                             {"sdlm_mu", cfg.optimizer.sdlm_mu},
+                             {"hessian_samples", cfg.hessian_samples},
+                             {"distort", cfg.distort},
                              {"lr", cfg.lr},
                              {"lr_gamma", cfg.lr_gamma},
                              {"lr_step", cfg.lr_step},
@@ -179,14 +231,24 @@ void add_train_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--data", o->data, "Directory with {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]")
       ->capture_default_str();
-  cmd->add_option("--epochs", o->epochs, "Passes over the training set")
+  cmd->add_option("--epochs", o->epochs,
+                  "Passes over the training set (0: 20 for sdlm as in the paper, 12 otherwise)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
-  cmd->add_option("--batch", o->batch,
-                  "Samples per step: 1 = stochastic, N = mini-batch, 'all' = full-batch gradient descent")
+  cmd->add_option(
+         "--batch", o->batch,
+         "Samples per step: 1 = stochastic, N = mini-batch, 'all' = full-batch gradient descent; auto: 1 "
+         "for sdlm, 64 otherwise")
       ->capture_default_str();
-  cmd->add_option("--optimizer", o->optimizer, "sgd, momentum or adam")->capture_default_str();
-  cmd->add_option("--lr", o->lr, "Learning rate (0: 0.02 for lenet5, 0.002 for lenet5-1998)")
+  cmd->add_option(
+         "--optimizer", o->optimizer,
+         "sgd, momentum, adam, or sdlm (the paper's stochastic diagonal Levenberg-Marquardt); auto: sdlm "
+         "for lenet5-1998, momentum for lenet5")
+      ->capture_default_str();
+  cmd->add_option(
+         "--lr", o->lr,
+         "Learning rate (0: default: momentum/sgd 0.02 for lenet5 and 0.002 for lenet5-1998, adam 0.001, "
+         "sdlm the paper's schedule 0.0005..0.00001 by pass, which a given --lr rescales)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--lr-gamma", o->lr_gamma, "Step decay: multiply the learning rate by this...")
@@ -201,6 +263,25 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--weight-decay", o->weight_decay, "L2 weight decay")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--sdlm-mu", o->sdlm_mu, "SDLM: mu in the step eta/(mu + h_kk)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--hessian-samples", o->hessian_samples,
+                  "SDLM: patterns averaged in each pass's second-derivative estimate")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 60000));
+  cmd->add_option(
+         "--hessian-interval", o->hessian_interval,
+         "SDLM: also re-estimate the second derivatives every this many patterns within a pass (0: only "
+         "before each pass, as in the paper)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag(
+      "--distort", o->distort,
+      "Train each pass on fresh random affine distortions (translation, scaling, squeeze, shear) of "
+      "90% of the images, the paper's Section III-C");
+  cmd->add_flag("--eval-train", o->eval_train,
+                "After each pass also measure the error on the whole training set (the paper's Fig. 5)");
   cmd->add_option("--loss", o->loss, "default, xent (lenet5), map or mle (lenet5-1998)")
       ->capture_default_str();
   cmd->add_option("--map-j", o->map_j, "The constant j of the MAP loss (Eq. 9)")

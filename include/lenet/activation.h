@@ -13,7 +13,15 @@ void scaled_tanh_forward(float* out, const float* in, std::size_t count);
 // d_in = d_out · f'(a), with f'(a) = (S/A)·(A² − f(a)²). Assigns d_in (may equal d_out).
 void scaled_tanh_backward(float* d_in, const float* d_out, const float* out, std::size_t count);
 
+// Gauss–Newton: d2_in = f'(a)²·d2_out (the f·f'' term is dropped, keeping the estimate positive).
+void scaled_tanh_backward_hessian(float* d2_in, const float* d2_out, const float* out, std::size_t count);
+
 void relu_forward(float* out, const float* in, std::size_t count);
 void relu_backward(float* d_in, const float* d_out, const float* out, std::size_t count);
+
+// ReLU's f' is 0 or 1, so its f'² routes second derivatives exactly as relu_backward routes gradients.
+inline void relu_backward_hessian(float* d2_in, const float* d2_out, const float* out, std::size_t count) {
+  relu_backward(d2_in, d2_out, out, count);
+}
 
 }  // namespace lenet

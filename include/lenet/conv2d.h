@@ -37,6 +37,13 @@ void conv2d_forward(float* out, const float* in, const float* weight, const floa
 void conv2d_backward(float* d_in, float* d_weight, float* d_bias, const float* d_out, const float* in,
                      const float* weight, const Conv2dShape& s, int n);
 
+// Gauss–Newton second derivatives (the paper's Appendix C), the same pass with squared weights and
+// squared inputs: d2_in = Σ w²·d2_out (assigned, skipped when nullptr); d2_weight += Σ d2_out·x²;
+// d2_bias += Σ d2_out. Each kernel tap meets one input per output, so this is the exact diagonal of
+// ½·Σ d2_out·out² in the weights and inputs.
+void conv2d_backward_hessian(float* d2_in, float* d2_weight, float* d2_bias, const float* d2_out,
+                             const float* in, const float* weight, const Conv2dShape& s, int n);
+
 namespace naive {
 void conv2d_forward(float* out, const float* in, const float* weight, const float* bias, const Conv2dShape& s,
                     int n);

@@ -115,4 +115,13 @@ double lenet5_loss(const Lenet5& model, Activations& a, const std::uint8_t* labe
 // From a.d_scores, back through every layer; ADDS parameter gradients into `grads` (the model's layout).
 void lenet5_backward(const Lenet5& model, Activations& a, float* grads, int n);
 
+// Diagonal Gauss–Newton second derivatives of the loss in every parameter (Appendix C: back-propagate
+// squared derivatives with squared weights), for the n samples whose forward pass is in `a`.
+// ADDS the sum over samples into d2_params (the model's layout); uses a's d_* buffers as scratch.
+// Seed: 1998 net, ∂²E/∂x_j² = 2 at each F6 output (the curvature of the correct class's RBF penalty;
+// the MAP term's competing classes have negative curvature and are left out, keeping the estimate
+// positive). Modern net: p_i(1 − p_i) at the logits, the diagonal of softmax cross-entropy's Hessian.
+void lenet5_backward_hessian(const Lenet5& model, Activations& a, const std::uint8_t* labels,
+                             float* d2_params, int n);
+
 }  // namespace lenet

@@ -11,6 +11,11 @@ void linear_forward(float* out, const float* in, const float* weight, const floa
 void linear_backward(float* d_in, float* d_weight, float* d_bias, const float* d_out, const float* in,
                      const float* weight, int in_f, int out_f, int n);
 
+// Gauss–Newton second derivatives: d2_in = Σ w²·d2_out (assigned, skipped when nullptr),
+// d2_weight += Σ d2_out·x², d2_bias += Σ d2_out.
+void linear_backward_hessian(float* d2_in, float* d2_weight, float* d2_bias, const float* d2_out,
+                             const float* in, const float* weight, int in_f, int out_f, int n);
+
 namespace naive {
 void linear_forward(float* out, const float* in, const float* weight, const float* bias, int in_f, int out_f,
                     int n);

@@ -12,4 +12,10 @@ void maxpool_forward(float* out, std::int32_t* argmax, const float* in, const Po
 // Assigns d_in.
 void maxpool_backward(float* d_in, const float* d_out, const std::int32_t* argmax, const PoolShape& s, int n);
 
+// Second derivatives follow the winner exactly as gradients do.
+inline void maxpool_backward_hessian(float* d2_in, const float* d2_out, const std::int32_t* argmax,
+                                     const PoolShape& s, int n) {
+  maxpool_backward(d2_in, d2_out, argmax, s, n);
+}
+
 }  // namespace lenet

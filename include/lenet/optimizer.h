@@ -9,7 +9,9 @@
 
 namespace lenet {
 
-enum class OptimizerKind { Sgd, Momentum, Adam };
+// Sdlm: the paper's stochastic diagonal Levenberg–Marquardt (Appendix C), w ← w − η/(μ + h_kk)·g,
+// with h_kk a Gauss–Newton estimate of ∂²E/∂w_k² given by set_hessian() before every pass.
+enum class OptimizerKind { Sgd, Momentum, Adam, Sdlm };
 std::string_view optimizer_name(OptimizerKind kind);
 std::optional<OptimizerKind> parse_optimizer(std::string_view name);
 
@@ -18,6 +20,7 @@ struct OptimizerConfig {
   float momentum = 0.9f;                            // momentum: v ← μ·v + g; w ← w − η·v
   float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;  // Adam
   float weight_decay = 0.0f;  // L2, added to the gradient as in torch.optim (g ← g + λ·w)
+  float sdlm_mu = 0.02f;      // SDLM: μ keeps the step bounded where the curvature is tiny
 };
 
 class Optimizer {
@@ -25,9 +28,12 @@ class Optimizer {
   Optimizer(const OptimizerConfig& config, std::size_t parameters);
   void step(std::span<float> params, std::span<const float> grads, float lr);
   void reset();
+  // SDLM: the averaged diagonal second derivatives, one per parameter; fixes the per-parameter step
+  // sizes 1/(μ + h_kk) until the next call.
+  void set_hessian(std::span<const float> hessian);
 
   OptimizerConfig config;
-  std::vector<float> m, v;  // momentum buffer / Adam's first and second moments
+  std::vector<float> m, v;  // momentum buffer / Adam's first and second moments; SDLM: m = 1/(μ + h_kk)
   long long steps = 0;
 };
 

@@ -20,4 +20,8 @@ void rbf_forward(float* out, const float* in, const float* prototypes, int n);
 // d_in = Σ_i d_out_i · 2 (x − w_i). Assigns d_in. The prototypes are fixed, so they get no gradient.
 void rbf_backward(float* d_in, const float* d_out, const float* in, const float* prototypes, int n);
 
+// Gauss–Newton seed at F6's output. Each RBF unit's own curvature is ∂²y_i/∂x_j² = 2; weights (n, 10) say
+// how much of each unit's curvature the loss keeps (≥ 0): d2_in_j = 2·Σ_i weights_i. Assigns d2_in.
+void rbf_backward_hessian(float* d2_in, const float* weights, int n);
+
 }  // namespace lenet

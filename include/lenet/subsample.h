@@ -17,4 +17,10 @@ void subsample_forward(float* out, const float* in, const float* coef, const flo
 void subsample_backward(float* d_in, float* d_coef, float* d_bias, const float* d_out, const float* in,
                         const float* coef, const PoolShape& s, int n);
 
+// Gauss–Newton second derivatives: d2_in = coef²·d2_out for each input of a block (assigned, skipped
+// when nullptr); d2_coef += Σ d2_out·(block sum)², the coefficient's one connection carrying the sum;
+// d2_bias += Σ d2_out.
+void subsample_backward_hessian(float* d2_in, float* d2_coef, float* d2_bias, const float* d2_out,
+                                const float* in, const float* coef, const PoolShape& s, int n);
+
 }  // namespace lenet

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "lenet/distort.h"
 #include "lenet/idx.h"
 #include "lenet/lenet5.h"
 #include "lenet/optimizer.h"
@@ -34,17 +35,30 @@ class Engine {
   // Forward, loss and backward for data[indices[0..n)]; ADDS grad_scale·∂loss/∂params into model.grads.
   Pass accumulate_gradients(Lenet5& model, const Dataset& data, const int* indices, int n, LossKind loss,
                             float map_j, float grad_scale);
+  // Σ over data[indices[0..n)] of the Gauss–Newton diagonal second derivatives, ADDED into hessian.
+  void accumulate_hessian(float* hessian, const Lenet5& model, const Dataset& data, const int* indices,
+                          int n);
   // Scores (n, 10) for data[first .. first+n).
   void forward_scores(const Lenet5& model, const Dataset& data, int first, int n, float* scores);
   int threads() const { return threads_; }
 
  private:
+  // Splits n samples into slices over the threads; after each chunk's forward pass, `work(a, labels, m,
+  // arena)` returns its loss and adds into the slice's private arena; the arenas are then added into
+  // `target` in slice order. (A template, not std::function: no allocation per step.)
+  template <typename SliceWork>
+  Pass accumulate(float* target, const Lenet5& model, const Dataset& data, const int* indices, int n,
+                  const SliceWork& work);
   int slices_for(int n) const;
   int threads_;
   std::vector<Activations> acts_;
   std::vector<std::vector<float>> grads_;
   std::vector<Pass> passes_;
 };
+
+// The paper's learning rates for SDLM by pass (Appendix C): 0.0005 for passes 1–2, 0.0002 for 3–5,
+// 0.0001 for 6–8, 0.00005 for 9–12, 0.00001 after.
+std::vector<float> paper_sdlm_schedule(int epochs);
 
 struct TrainConfig {
   int epochs = 10;
@@ -53,6 +67,13 @@ struct TrainConfig {
   float lr = 0.01f;
   float lr_gamma = 1.0f;  // step decay: lr · gamma^⌊epoch / lr_step⌋
   int lr_step = 0;
+  std::vector<float> lr_by_epoch;  // if given, the learning rate of each pass (overrides lr and decay)
+  int hessian_samples = 500;       // SDLM: patterns in each pass's curvature estimate
+  int hessian_interval = 0;        // SDLM: also re-estimate every this many patterns within a pass (0: never)
+  bool distort = false;            // train each pass on fresh random affine distortions
+  DistortRanges distort_ranges;
+  float keep_original = 0.1f;  // with distort: fraction of images left undistorted in a pass
+  bool eval_train = false;     // after each pass, also measure accuracy on the whole training set
   LossKind loss = LossKind::CrossEntropy;
   float map_j = kDefaultMapJ;
   std::uint64_t seed = 1;
@@ -62,9 +83,10 @@ struct TrainConfig {
 struct EpochStats {
   int epoch = 0;  // 1-based
   double lr = 0;
-  double train_loss = 0;      // mean over the epoch's samples, as trained (weights moving)
-  double train_accuracy = 0;  // fraction right during the epoch's forward passes
-  double test_accuracy = -1;  // after the epoch; -1 without a test set
+  double train_loss = 0;            // mean over the epoch's samples, as trained (weights moving)
+  double train_accuracy = 0;        // fraction right during the epoch's forward passes
+  double test_accuracy = -1;        // after the epoch; -1 without a test set
+  double train_eval_accuracy = -1;  // on the undistorted training set after the epoch (eval_train)
   double test_loss = -1;
   double seconds = 0;  // the epoch's training time (evaluation excluded)
   long long images = 0;
