@@ -1,0 +1,253 @@
+// Every LeNet-5 layer's fast kernel, forward and backward, at batch 1 and 64, on one thread; counters give
+// images/s and the multiply-add rate. `./build/bench/bench_layers --benchmark_filter=C3` runs one layer.
+#include <benchmark/benchmark.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "lenet/activation.h"
+#include "lenet/conv2d.h"
+#include "lenet/linear.h"
+#include "lenet/maxpool.h"
+#include "lenet/rbf.h"
+#include "lenet/rng.h"
+#include "lenet/subsample.h"
+
+namespace lenet {
+namespace {
+
+std::vector<float> random_buffer(std::size_t count, std::uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> v(count);
+  for (float& x : v) x = rng.uniform(-1.0f, 1.0f);
+  return v;
+}
+
+// Reports images/s and, when the pass has multiply-adds, FLOP/s (2 per multiply-add).
+void set_counters(benchmark::State& state, int n, double macs_per_image) {
+  state.counters["images/s"] = benchmark::Counter(double(n), benchmark::Counter::kIsIterationInvariantRate);
+  if (macs_per_image > 0)
+    state.counters["FLOP/s"] =
+        benchmark::Counter(2.0 * macs_per_image * n, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+const ConnectionTable kTableI = lenet5_c3_table();
+
+// C1: 1@32x32 -> 6@28x28; C3: 6@14x14 -> 16@10x10 (full, or Table I); C5: 16@5x5 -> 120@1x1.
+Conv2dShape conv_shape(int layer) {
+  switch (layer) {
+    case 1:
+      return {1, 32, 32, 6, 5, nullptr};
+    case 3:
+      return {6, 14, 14, 16, 5, nullptr};
+    case 30:
+      return {6, 14, 14, 16, 5, &kTableI};
+    default:
+      return {16, 5, 5, 120, 5, nullptr};
+  }
+}
+
+std::size_t in_size(const Conv2dShape& s) { return std::size_t(s.in_c) * s.in_h * s.in_w; }
+std::size_t out_size(const Conv2dShape& s) { return std::size_t(s.out_c) * s.out_h() * s.out_w(); }
+
+void BM_conv_forward(benchmark::State& state) {
+  const Conv2dShape s = conv_shape(int(state.range(0)));
+  const int n = int(state.range(1));
+  const auto in = random_buffer(in_size(s) * n, 1), w = random_buffer(s.weight_count(), 2),
+             b = random_buffer(std::size_t(s.out_c), 3);
+  std::vector<float> out(out_size(s) * n);
+  for (auto _ : state) {
+    conv2d_forward(out.data(), in.data(), w.data(), b.data(), s, n);
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_counters(state, n, double(s.connections()));
+}
+
+// Backward with the input gradient (C3, C5), or without it (C1, whose input is the image).
+void BM_conv_backward(benchmark::State& state) {
+  const int layer = int(state.range(0));
+  const Conv2dShape s = conv_shape(layer);
+  const int n = int(state.range(1));
+  const bool with_d_in = layer != 1;
+  const auto in = random_buffer(in_size(s) * n, 1), w = random_buffer(s.weight_count(), 2),
+             d_out = random_buffer(out_size(s) * n, 4);
+  std::vector<float> d_in(in_size(s) * n), dw(s.weight_count()), db(std::size_t(s.out_c));
+  for (auto _ : state) {
+    conv2d_backward(with_d_in ? d_in.data() : nullptr, dw.data(), db.data(), d_out.data(), in.data(),
+                    w.data(), s, n);
+    benchmark::DoNotOptimize(dw.data());
+  }
+  set_counters(state, n, double(s.connections()) * (with_d_in ? 2 : 1));
+}
+
+void conv_args(benchmark::internal::Benchmark* b) {
+  for (int layer : {1, 3, 30, 5})
+    for (int n : {1, 64}) b->Args({layer, n});
+  b->ArgNames({"layer", "batch"});
+}
+BENCHMARK(BM_conv_forward)->Apply(conv_args);
+BENCHMARK(BM_conv_backward)->Apply(conv_args);
+
+// F6: 120 -> 84; OUTPUT (modern): 84 -> 10.
+void BM_linear_forward(benchmark::State& state) {
+  const int in_f = int(state.range(0)), out_f = int(state.range(1)), n = int(state.range(2));
+  const auto in = random_buffer(std::size_t(in_f) * n, 1), w = random_buffer(std::size_t(in_f) * out_f, 2),
+             b = random_buffer(std::size_t(out_f), 3);
+  std::vector<float> out(std::size_t(out_f) * n);
+  for (auto _ : state) {
+    linear_forward(out.data(), in.data(), w.data(), b.data(), in_f, out_f, n);
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_counters(state, n, double(in_f) * out_f);
+}
+
+void BM_linear_backward(benchmark::State& state) {
+  const int in_f = int(state.range(0)), out_f = int(state.range(1)), n = int(state.range(2));
+  const auto in = random_buffer(std::size_t(in_f) * n, 1), w = random_buffer(std::size_t(in_f) * out_f, 2),
+             d_out = random_buffer(std::size_t(out_f) * n, 4);
+  std::vector<float> d_in(std::size_t(in_f) * n), dw(std::size_t(in_f) * out_f),
+      db(static_cast<std::size_t>(out_f));
+  for (auto _ : state) {
+    linear_backward(d_in.data(), dw.data(), db.data(), d_out.data(), in.data(), w.data(), in_f, out_f, n);
+    benchmark::DoNotOptimize(dw.data());
+  }
+  set_counters(state, n, 2.0 * in_f * out_f);
+}
+
+void linear_args(benchmark::internal::Benchmark* b) {
+  for (auto [i, o] : {std::pair{120, 84}, std::pair{84, 10}})
+    for (int n : {1, 64}) b->Args({i, o, n});
+  b->ArgNames({"in", "out", "batch"});
+}
+BENCHMARK(BM_linear_forward)->Apply(linear_args);
+BENCHMARK(BM_linear_backward)->Apply(linear_args);
+
+// S2: 6@28x28 -> 6@14x14; S4: 16@10x10 -> 16@5x5 (max pooling, or the paper's trainable subsampling).
+PoolShape pool_shape(int layer) { return layer == 2 ? PoolShape{6, 28, 28} : PoolShape{16, 10, 10}; }
+std::size_t pool_in(const PoolShape& s) { return std::size_t(s.c) * s.in_h * s.in_w; }
+std::size_t pool_out(const PoolShape& s) { return std::size_t(s.c) * s.out_h() * s.out_w(); }
+
+void BM_maxpool_forward(benchmark::State& state) {
+  const PoolShape s = pool_shape(int(state.range(0)));
+  const int n = int(state.range(1));
+  const auto in = random_buffer(pool_in(s) * n, 1);
+  std::vector<float> out(pool_out(s) * n);
+  std::vector<std::int32_t> arg(out.size());
+  for (auto _ : state) {
+    maxpool_forward(out.data(), arg.data(), in.data(), s, n);
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_counters(state, n, 0);
+}
+
+void BM_maxpool_backward(benchmark::State& state) {
+  const PoolShape s = pool_shape(int(state.range(0)));
+  const int n = int(state.range(1));
+  const auto in = random_buffer(pool_in(s) * n, 1), d_out = random_buffer(pool_out(s) * n, 4);
+  std::vector<float> out(pool_out(s) * n), d_in(pool_in(s) * n);
+  std::vector<std::int32_t> arg(out.size());
+  maxpool_forward(out.data(), arg.data(), in.data(), s, n);
+  for (auto _ : state) {
+    maxpool_backward(d_in.data(), d_out.data(), arg.data(), s, n);
+    benchmark::DoNotOptimize(d_in.data());
+  }
+  set_counters(state, n, 0);
+}
+
+void BM_subsample_forward(benchmark::State& state) {
+  const PoolShape s = pool_shape(int(state.range(0)));
+  const int n = int(state.range(1));
+  const auto in = random_buffer(pool_in(s) * n, 1), coef = random_buffer(std::size_t(s.c), 2),
+             bias = random_buffer(std::size_t(s.c), 3);
+  std::vector<float> out(pool_out(s) * n);
+  for (auto _ : state) {
+    subsample_forward(out.data(), in.data(), coef.data(), bias.data(), s, n);
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_counters(state, n, double(pool_in(s)));
+}
+
+void BM_subsample_backward(benchmark::State& state) {
+  const PoolShape s = pool_shape(int(state.range(0)));
+  const int n = int(state.range(1));
+  const auto in = random_buffer(pool_in(s) * n, 1), coef = random_buffer(std::size_t(s.c), 2),
+             d_out = random_buffer(pool_out(s) * n, 4);
+  std::vector<float> d_in(pool_in(s) * n), dc(std::size_t(s.c)), db(std::size_t(s.c));
+  for (auto _ : state) {
+    subsample_backward(d_in.data(), dc.data(), db.data(), d_out.data(), in.data(), coef.data(), s, n);
+    benchmark::DoNotOptimize(d_in.data());
+  }
+  set_counters(state, n, double(pool_in(s)));
+}
+
+void pool_args(benchmark::internal::Benchmark* b) {
+  for (int layer : {2, 4})
+    for (int n : {1, 64}) b->Args({layer, n});
+  b->ArgNames({"layer", "batch"});
+}
+BENCHMARK(BM_maxpool_forward)->Apply(pool_args);
+BENCHMARK(BM_maxpool_backward)->Apply(pool_args);
+BENCHMARK(BM_subsample_forward)->Apply(pool_args);
+BENCHMARK(BM_subsample_backward)->Apply(pool_args);
+
+// OUTPUT (1998): 84 -> 10 Euclidean RBF units.
+void BM_rbf_forward(benchmark::State& state) {
+  const int n = int(state.range(0));
+  const auto in = random_buffer(std::size_t(kRbfInputs) * n, 1);
+  std::vector<float> out(std::size_t(kRbfClasses) * n);
+  for (auto _ : state) {
+    rbf_forward(out.data(), in.data(), rbf_digit_prototypes(), n);
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_counters(state, n, double(kRbfInputs) * kRbfClasses);
+}
+
+void BM_rbf_backward(benchmark::State& state) {
+  const int n = int(state.range(0));
+  const auto in = random_buffer(std::size_t(kRbfInputs) * n, 1),
+             d_out = random_buffer(std::size_t(kRbfClasses) * n, 4);
+  std::vector<float> d_in(std::size_t(kRbfInputs) * n);
+  for (auto _ : state) {
+    rbf_backward(d_in.data(), d_out.data(), in.data(), rbf_digit_prototypes(), n);
+    benchmark::DoNotOptimize(d_in.data());
+  }
+  set_counters(state, n, double(kRbfInputs) * kRbfClasses);
+}
+BENCHMARK(BM_rbf_forward)->Arg(1)->Arg(64)->ArgName("batch");
+BENCHMARK(BM_rbf_backward)->Arg(1)->Arg(64)->ArgName("batch");
+
+// Squashing over C1's output (6@28x28 per image), the largest activation.
+constexpr std::size_t kC1Outputs = 6 * 28 * 28;
+
+void BM_activation(benchmark::State& state) {
+  const int kind = int(state.range(0)), n = int(state.range(1));
+  const auto in = random_buffer(kC1Outputs * n, 1), d_out = random_buffer(kC1Outputs * n, 4);
+  std::vector<float> out(in.size()), d_in(in.size());
+  for (auto _ : state) {
+    switch (kind) {
+      case 0:
+        relu_forward(out.data(), in.data(), out.size());
+        break;
+      case 1:
+        relu_backward(d_in.data(), d_out.data(), in.data(), d_in.size());
+        break;
+      case 2:
+        scaled_tanh_forward(out.data(), in.data(), out.size());
+        break;
+      default:
+        scaled_tanh_backward(d_in.data(), d_out.data(), in.data(), d_in.size());
+        break;
+    }
+    benchmark::DoNotOptimize(out.data());
+    benchmark::DoNotOptimize(d_in.data());
+  }
+  set_counters(state, n, 0);
+}
+// kind: 0 relu forward, 1 relu backward, 2 scaled tanh forward, 3 scaled tanh backward.
+BENCHMARK(BM_activation)->ArgsProduct({{0, 1, 2, 3}, {1, 64}})->ArgNames({"kind", "batch"});
+
+}  // namespace
+}  // namespace lenet
+
+BENCHMARK_MAIN();
