@@ -49,6 +49,12 @@ struct TrainOptions {
   std::string log;
 };
 
+std::string num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
 void print_bar(const BatchProgress& p) {
   const double frac = double(p.done) / double(p.total);
   const int width = 30, filled = int(frac * width);
@@ -141,13 +147,15 @@ void run_train(const TrainOptions& o) {
     if (!log) throw CommandError("cannot open --log file " + o.log + " for appending");
   }
   const bool tty = ::isatty(STDERR_FILENO);
-  std::fprintf(stderr,
-               "training %s on %d images (%s), %d epochs, batch %s, %s lr %g (x%g every %d epochs), loss %s, "
-               "seed %llu, %d threads\n",
-               o.arch.c_str(), train_set.count, o.data.c_str(), cfg.epochs, o.batch.c_str(),
-               o.optimizer.c_str(), double(cfg.lr), double(cfg.lr_gamma), cfg.lr_step,
-               std::string(loss_name(cfg.loss)).c_str(), static_cast<unsigned long long>(cfg.seed),
-               cfg.threads);
+  const std::string schedule = sdlm ? "lr " + num(cfg.lr_by_epoch.front()) + " by the paper's schedule, mu " +
+                                          num(cfg.optimizer.sdlm_mu)
+                                    : "lr " + num(cfg.lr) + " (x" + num(cfg.lr_gamma) + " every " +
+                                          std::to_string(cfg.lr_step) + " epochs)";
+  std::fprintf(
+      stderr, "training %s on %d images (%s), %d epochs, batch %s, %s %s, loss %s%s, seed %llu, %d threads\n",
+      o.arch.c_str(), train_set.count, o.data.c_str(), cfg.epochs, batch_text.c_str(), optimizer_name.c_str(),
+      schedule.c_str(), std::string(loss_name(cfg.loss)).c_str(), cfg.distort ? ", distortions" : "",
+      static_cast<unsigned long long>(cfg.seed), cfg.threads);
 
   TrainCallbacks cb;
   double last_bar = -1;
