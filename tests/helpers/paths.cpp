@@ -29,6 +29,11 @@ bool mnist_available() {
   return true;
 }
 
+bool sanitizer_run() {
+  const char* env = std::getenv("LENET_SANITIZER");
+  return env && *env && std::string(env) != "0";
+}
+
 std::string temp_path(const std::string& name) {
   namespace fs = std::filesystem;
   static const fs::path dir = [] {
