@@ -64,12 +64,12 @@ void BM_conv_forward(benchmark::State& state) {
   set_counters(state, n, double(s.connections()));
 }
 
-// Backward with the input gradient (C3, C5), or without it (C1, whose input is the image).
+// Backward with the input gradient (d_in:1), or only the parameter gradients (d_in:0; C1 never needs d_in).
 void BM_conv_backward(benchmark::State& state) {
   const int layer = int(state.range(0));
   const Conv2dShape s = conv_shape(layer);
   const int n = int(state.range(1));
-  const bool with_d_in = layer != 1;
+  const bool with_d_in = state.range(2) != 0;
   const auto in = random_buffer(in_size(s) * n, 1), w = random_buffer(s.weight_count(), 2),
              d_out = random_buffer(out_size(s) * n, 4);
   std::vector<float> d_in(in_size(s) * n), dw(s.weight_count()), db(std::size_t(s.out_c));
@@ -87,7 +87,14 @@ void conv_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"layer", "batch"});
 }
 BENCHMARK(BM_conv_forward)->Apply(conv_args);
-BENCHMARK(BM_conv_backward)->Apply(conv_args);
+void conv_backward_args(benchmark::internal::Benchmark* b) {
+  for (int layer : {1, 3, 30, 5})
+    for (int n : {1, 64})
+      for (int d_in : {0, 1})
+        if (layer != 1 || d_in == 0) b->Args({layer, n, d_in});
+  b->ArgNames({"layer", "batch", "d_in"});
+}
+BENCHMARK(BM_conv_backward)->Apply(conv_backward_args);
 
 // F6: 120 -> 84; OUTPUT (modern): 84 -> 10.
 void BM_linear_forward(benchmark::State& state) {

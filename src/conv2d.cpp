@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "lenet/gemm.h"
+#include "lenet/simd.h"
 
 namespace lenet {
 
@@ -158,6 +159,329 @@ void col2im_add(float* d_in, const float* d_col, const Conv2dShape& s) {
       }
 }
 
+// The general path for shapes the vectorised kernels do not take: im2col, then a product per sample.
+void im2col_weight_grad(float* dw, const float* d_out, const float* in, const Conv2dShape& s, int n) {
+  const int ohw = s.out_h() * s.out_w(), ckk = s.in_c * s.k * s.k;
+  const std::size_t in_size = std::size_t(s.in_c) * s.in_h * s.in_w;
+  float* col = ConvScratch::grow(scratch.col, std::size_t(ckk) * ohw);
+  for (int b = 0; b < n; ++b) {
+    im2col(col, in + std::size_t(b) * in_size, s);
+    gemm_nt(dw, d_out + std::size_t(b) * s.out_c * ohw, col, s.out_c, ckk, ohw);
+  }
+}
+
+void im2col_input_grad(float* d_in, const float* d_out, const float* w, const Conv2dShape& s, int n) {
+  const int ohw = s.out_h() * s.out_w(), ckk = s.in_c * s.k * s.k;
+  const std::size_t in_size = std::size_t(s.in_c) * s.in_h * s.in_w;
+  float* d_col = ConvScratch::grow(scratch.d_col, std::size_t(ckk) * ohw);
+  for (int b = 0; b < n; ++b) {
+    std::fill(d_col, d_col + std::size_t(ckk) * ohw, 0.0f);
+    gemm_tn(d_col, w, d_out + std::size_t(b) * s.out_c * ohw, ckk, ohw, s.out_c);
+    float* di = d_in + std::size_t(b) * in_size;
+    std::fill(di, di + in_size, 0.0f);
+    col2im_add(di, d_col, s);
+  }
+}
+
+// ---- vectorised direct convolutions (simd::Vec<W>, one variant per ISA) ----
+// Three ways to lay the vectors: across an output row ("rows": C1, and any shape), across the output
+// maps ("maps": C3, whose 16 maps fill a vector, so no lane is wasted on a 10-wide row), and across an
+// input row for the input gradient (a correlation of the zero-padded d_out with the flipped kernels).
+
+// Scratch of the vectorised kernels, per thread, grow-only like ConvScratch.
+struct VecScratch {
+  std::vector<float> packed, packed_d, tmaps, pad, part;
+};
+thread_local VecScratch vscratch;
+
+// Register tiles per vector width W (AVX-512: 32 registers, AVX2 and SSE: 16).
+template <int W>
+struct ConvTiles {
+  // rows forward: OB output maps × NV vectors along the output row
+  static constexpr int kRowsOB = W == 16 ? 6 : 2, kRowsNV = W == 16 ? 2 : 4;
+  // maps forward: PY × PX output pixels, each NO vectors of maps (W·NO maps per group)
+  static constexpr int kMapsNO = 16 / W, kMapsPY = W == 16 ? 5 : 1, kMapsPX = W == 4 ? 2 : 5;
+  // rows weight gradient: OB output maps × the 5 taps of one kernel row
+  static constexpr int kGradOB = W == 16 ? 3 : W == 8 ? 2 : 1;
+  // maps weight gradient: KY kernel rows × 5 taps, each NO vectors of maps (AVX-512 and AVX2 only)
+  static constexpr int kMapsGradKY = W == 16 ? 5 : 1;
+  // input gradient: CB input maps × RB input rows × NV vectors along the row (rows up to NV·W wide)
+  static constexpr int kDinCB = W == 4 ? 3 : 6, kDinRB = W == 16 ? 2 : 1, kDinNV = 16 / W;
+};
+constexpr int kVecK = 5;  // the maps and weight-gradient kernels are written for LeNet's 5×5 kernels
+
+// Forward, vectors along the output row. wpk: for each block of OB maps, (in_c, k, k, OB) with zeros for
+// maps past out_c.
+template <int W>
+LENET_INLINE inline void conv_rows_forward(float* out, const float* in, const float* wpk, const float* bias,
+                                           const Conv2dShape& s, int n) {
+  using V = simd::Vec<W>;
+  constexpr int OB = ConvTiles<W>::kRowsOB, NV = ConvTiles<W>::kRowsNV;
+  const int oh = s.out_h(), ow = s.out_w(), k = s.k, blocks = (s.out_c + OB - 1) / OB;
+  const std::size_t in_size = std::size_t(s.in_c) * s.in_h * s.in_w, ohw = std::size_t(oh) * ow;
+  for (int b = 0; b < n; ++b) {
+    const float* in_b = in + b * in_size;
+    float* out_b = out + b * s.out_c * ohw;
+    for (int blk = 0; blk < blocks; ++blk) {
+      const float* w_blk = wpk + std::size_t(blk) * s.in_c * k * k * OB;
+      const int o0 = blk * OB, maps = std::min(OB, s.out_c - o0);
+      for (int y = 0; y < oh; ++y)
+        for (int x0 = 0; x0 < ow; x0 += NV * W) {
+          int lanes[NV];
+          for (int v = 0; v < NV; ++v) lanes[v] = std::clamp(ow - x0 - v * W, 0, W);
+          V acc[OB][NV];
+          for (int j = 0; j < OB; ++j)
+            for (int v = 0; v < NV; ++v) acc[j][v] = simd::splat<W>(j < maps ? bias[o0 + j] : 0.0f);
+          const float* w = w_blk;
+          for (int c = 0; c < s.in_c; ++c)
+            for (int ky = 0; ky < k; ++ky) {
+              const float* row = in_b + (std::size_t(c) * s.in_h + y + ky) * s.in_w + x0;
+              for (int kx = 0; kx < k; ++kx, w += OB) {
+                V iv[NV];
+                for (int v = 0; v < NV; ++v) iv[v] = simd::load_n<W>(row + kx + v * W, lanes[v]);
+                for (int j = 0; j < OB; ++j)
+                  for (int v = 0; v < NV; ++v) acc[j][v] += w[j] * iv[v];
+              }
+            }
+          for (int j = 0; j < OB; ++j)  // constant bounds keep acc in registers
+            for (int v = 0; v < NV; ++v)
+              if (j < maps)
+                simd::store_n<W>(out_b + (o0 + j) * ohw + std::size_t(y) * ow + x0 + v * W, acc[j][v],
+                                 lanes[v]);
+        }
+    }
+  }
+}
+
+// Forward, vectors across the output maps: each tile is PY × PX output pixels (the last tiles of a row or
+// column shifted back to fit, recomputing a few pixels), summed into maps-last order in `tmaps`
+// (oh·ow, out_c) and then transposed into place. wt: (in_c, k, k, out_c).
+template <int W>
+LENET_INLINE inline void conv_maps_forward(float* out, const float* in, const float* wt, const float* bias,
+                                           float* tmaps, const Conv2dShape& s, int n) {
+  using V = simd::Vec<W>;
+  constexpr int NO = ConvTiles<W>::kMapsNO, PY = ConvTiles<W>::kMapsPY, PX = ConvTiles<W>::kMapsPX;
+  constexpr int G = NO * W;  // maps per group
+  const int oh = s.out_h(), ow = s.out_w(), k = s.k, oc = s.out_c;
+  const std::size_t in_size = std::size_t(s.in_c) * s.in_h * s.in_w, ohw = std::size_t(oh) * ow;
+  for (int b = 0; b < n; ++b) {
+    const float* in_b = in + b * in_size;
+    for (int g0 = 0; g0 < oc; g0 += G) {
+      V bv[NO];
+      for (int q = 0; q < NO; ++q) bv[q] = simd::load<W>(bias + g0 + q * W);
+      for (int yb = 0; yb < oh; yb += PY) {
+        const int y0 = std::min(yb, oh - PY);
+        for (int xb = 0; xb < ow; xb += PX) {
+          const int x0 = std::min(xb, ow - PX);
+          V acc[PY][PX][NO];
+          for (int py = 0; py < PY; ++py)
+            for (int px = 0; px < PX; ++px)
+              for (int q = 0; q < NO; ++q) acc[py][px][q] = bv[q];
+          const float* w = wt + g0;
+          for (int c = 0; c < s.in_c; ++c)
+            for (int ky = 0; ky < k; ++ky) {
+              const float* row = in_b + (std::size_t(c) * s.in_h + y0 + ky) * s.in_w + x0;
+              for (int kx = 0; kx < k; ++kx, w += oc) {
+                V wv[NO];
+                for (int q = 0; q < NO; ++q) wv[q] = simd::load<W>(w + q * W);
+                for (int py = 0; py < PY; ++py)
+                  for (int px = 0; px < PX; ++px) {
+                    const float a = row[py * s.in_w + px + kx];
+                    for (int q = 0; q < NO; ++q) acc[py][px][q] += a * wv[q];
+                  }
+              }
+            }
+          for (int py = 0; py < PY; ++py)
+            for (int px = 0; px < PX; ++px)
+              for (int q = 0; q < NO; ++q)
+                simd::store<W>(tmaps + (std::size_t(y0 + py) * ow + x0 + px) * oc + g0 + q * W,
+                               acc[py][px][q]);
+        }
+      }
+    }
+    simd::transpose_matrix<W>(out + b * oc * ohw, int(ohw), tmaps, oc, int(ohw), oc);
+  }
+}
+
+// Weight gradient, vectors along the output row: d_w (out_c, in_c, k, k) += Σ_b Σ_y,x d_out · in, for
+// blocks of OB output maps and one kernel row at a time. Sample by sample, so that one sample's d_out and
+// input stay in L1; the per-tap vectors of partial sums are added into `part` (out_c·in_c·k·k vectors),
+// whose lanes are summed once at the end.
+template <int W>
+LENET_INLINE inline void conv_rows_weight_grad(float* d_w, const float* d_out, const float* in, float* part,
+                                               const Conv2dShape& s, int n) {
+  using V = simd::Vec<W>;
+  constexpr int OB = ConvTiles<W>::kGradOB, K = kVecK;
+  const int oh = s.out_h(), ow = s.out_w();
+  const std::size_t in_size = std::size_t(s.in_c) * s.in_h * s.in_w, ohw = std::size_t(oh) * ow;
+  const std::size_t taps = std::size_t(s.out_c) * s.in_c * K * K;
+  std::fill(part, part + taps * W, 0.0f);
+  for (int b = 0; b < n; ++b)
+    for (int o0 = 0; o0 < s.out_c; o0 += OB) {
+      const int maps = std::min(OB, s.out_c - o0);
+      const float* g[OB];  // maps past out_c repeat the last one and are not stored
+      for (int j = 0; j < OB; ++j)
+        g[j] = d_out + (std::size_t(b) * s.out_c + o0 + std::min(j, maps - 1)) * ohw;
+      for (int c = 0; c < s.in_c; ++c)
+        for (int ky = 0; ky < K; ++ky) {
+          V acc[OB * K] = {};  // (map j, tap kx) at j·K + kx
+          const float* plane = in + b * in_size + (std::size_t(c) * s.in_h + ky) * s.in_w;
+          for (int y = 0; y < oh; ++y) {
+            const float* row = plane + std::size_t(y) * s.in_w;
+            const std::size_t gy = std::size_t(y) * ow;
+            for (int x0 = 0; x0 < ow; x0 += W) {
+              const int lanes = std::min(W, ow - x0);
+              V gv[OB];
+              for (int j = 0; j < OB; ++j) gv[j] = simd::load_n<W>(g[j] + gy + x0, lanes);
+              for (int kx = 0; kx < K; ++kx) {
+                const V iv = simd::load_n<W>(row + x0 + kx, lanes);
+                for (int j = 0; j < OB; ++j) acc[j * K + kx] += gv[j] * iv;
+              }
+            }
+          }
+          for (int j = 0; j < OB; ++j)
+            for (int kx = 0; kx < K; ++kx)
+              if (j < maps) {
+                float* p = part + (((std::size_t(o0 + j) * s.in_c + c) * K + ky) * K + kx) * W;
+                simd::store<W>(p, simd::load<W>(p) + acc[j * K + kx]);
+              }
+        }
+    }
+  for (std::size_t t = 0; t < taps; ++t) d_w[t] += simd::hsum<W>(simd::load<W>(part + t * W));
+}
+
+// Weight gradient, vectors across the output maps, from d_out in maps-last order (gt: per sample
+// (oh·ow, out_c)): d_w (out_c, in_c, k, k) += Σ_b Σ_pixels in · d_out, KY kernel rows at a time.
+template <int W>
+LENET_INLINE inline void conv_maps_weight_grad(float* d_w, const float* gt, const float* in,
+                                               const Conv2dShape& s, int n) {
+  using V = simd::Vec<W>;
+  constexpr int NO = ConvTiles<W>::kMapsNO, KY = ConvTiles<W>::kMapsGradKY, K = kVecK, G = NO * W;
+  const int oh = s.out_h(), ow = s.out_w(), oc = s.out_c;
+  const std::size_t in_size = std::size_t(s.in_c) * s.in_h * s.in_w, ohw = std::size_t(oh) * ow;
+  for (int g0 = 0; g0 < oc; g0 += G)
+    for (int c = 0; c < s.in_c; ++c)
+      for (int ky0 = 0; ky0 < K; ky0 += KY) {
+        V acc[KY][K][NO] = {};
+        for (int b = 0; b < n; ++b) {
+          const float* g_b = gt + b * ohw * oc + g0;
+          const float* plane = in + b * in_size + std::size_t(c) * s.in_h * s.in_w;
+          for (int y = 0; y < oh; ++y)
+            for (int x = 0; x < ow; ++x) {
+              V gv[NO];
+              for (int q = 0; q < NO; ++q)
+                gv[q] = simd::load<W>(g_b + (std::size_t(y) * ow + x) * oc + q * W);
+              const float* at = plane + (y + ky0) * s.in_w + x;
+              for (int r = 0; r < KY; ++r)
+                for (int kx = 0; kx < K; ++kx) {
+                  const float a = at[r * s.in_w + kx];
+                  for (int q = 0; q < NO; ++q) acc[r][kx][q] += a * gv[q];
+                }
+            }
+        }
+        float sums[KY][K][G];  // the sums leave the registers through whole-vector stores
+        for (int r = 0; r < KY; ++r)
+          for (int kx = 0; kx < K; ++kx)
+            for (int q = 0; q < NO; ++q) simd::store<W>(&sums[r][kx][q * W], acc[r][kx][q]);
+        for (int r = 0; r < KY; ++r)
+          for (int kx = 0; kx < K; ++kx)
+            for (int o = 0; o < G; ++o)
+              d_w[((std::size_t(g0 + o) * s.in_c + c) * K + ky0 + r) * K + kx] += sums[r][kx][o];
+      }
+}
+
+// Input gradient, vectors along the input row: d_in(c, iy, ix) = Σ_o,ky,kx w(o, c, ky, kx) ·
+// d_out(o, iy − ky, ix − kx), read from `pad`, each d_out plane with k − 1 zero rows above and below and
+// k − 1 zero columns left and right, rows `lp` floats apart. Blocks of RB input rows share their ky range,
+// so no zero row is visited except at the edges. wpd: (out_c, k, k, in_c rounded up to CB) with zeros.
+template <int W>
+LENET_INLINE inline void conv_rows_input_grad(float* d_in, const float* d_out, const float* wpd, float* pad,
+                                              const Conv2dShape& s, int n) {
+  using V = simd::Vec<W>;
+  constexpr int CB = ConvTiles<W>::kDinCB, RB = ConvTiles<W>::kDinRB, NV = ConvTiles<W>::kDinNV;
+  const int oh = s.out_h(), ow = s.out_w(), k = s.k, e = k - 1;
+  const int lp = NV * W + e, ph = oh + 2 * e, cpad = (s.in_c + CB - 1) / CB * CB;
+  const std::size_t in_hw = std::size_t(s.in_h) * s.in_w, ohw = std::size_t(oh) * ow;
+  const std::size_t plane = std::size_t(ph) * lp;
+  std::fill(pad, pad + s.out_c * plane, 0.0f);
+  int lanes[NV];
+  for (int v = 0; v < NV; ++v) lanes[v] = std::clamp(s.in_w - v * W, 0, W);
+  for (int b = 0; b < n; ++b) {
+    for (int o = 0; o < s.out_c; ++o)
+      for (int y = 0; y < oh; ++y)
+        std::memcpy(pad + o * plane + std::size_t(y + e) * lp + e,
+                    d_out + (std::size_t(b) * s.out_c + o) * ohw + std::size_t(y) * ow, ow * sizeof(float));
+    float* d_in_b = d_in + b * s.in_c * in_hw;
+    for (int c0 = 0; c0 < s.in_c; c0 += CB) {
+      const int maps = std::min(CB, s.in_c - c0);
+      for (int yb = 0; yb < s.in_h; yb += RB) {
+        const int y0 = std::min(yb, s.in_h - RB);
+        const int ky_lo = std::max(0, y0 - oh + 1), ky_hi = std::min(e, y0 + RB - 1);
+        V acc[CB][RB][NV] = {};
+        for (int o = 0; o < s.out_c; ++o)
+          for (int ky = ky_lo; ky <= ky_hi; ++ky) {
+            const float* prow = pad + o * plane + std::size_t(y0 - ky + e) * lp + e;
+            const float* w = wpd + (std::size_t(o) * k + ky) * k * cpad + c0;
+            for (int kx = 0; kx < k; ++kx, w += cpad) {
+              V gv[RB][NV];
+              for (int r = 0; r < RB; ++r)
+                for (int v = 0; v < NV; ++v) gv[r][v] = simd::load<W>(prow + r * lp + v * W - kx);
+              for (int j = 0; j < CB; ++j)
+                for (int r = 0; r < RB; ++r)
+                  for (int v = 0; v < NV; ++v) acc[j][r][v] += w[j] * gv[r][v];
+            }
+          }
+        for (int j = 0; j < CB; ++j)  // constant bounds keep acc in registers
+          for (int r = 0; r < RB; ++r)
+            for (int v = 0; v < NV; ++v)
+              if (j < maps)
+                simd::store_n<W>(d_in_b + (c0 + j) * in_hw + std::size_t(y0 + r) * s.in_w + v * W,
+                                 acc[j][r][v], lanes[v]);
+      }
+    }
+  }
+}
+
+// Which vectorised kernels apply to a shape at vector width W (the rest takes the im2col + GEMM path).
+template <int W>
+bool maps_layout_fits(const Conv2dShape& s) {
+  constexpr int G = ConvTiles<W>::kMapsNO * W;
+  return s.out_c % G == 0 && s.out_h() >= ConvTiles<W>::kMapsPY && s.out_w() >= ConvTiles<W>::kMapsPX;
+}
+template <int W>
+bool input_grad_fits(const Conv2dShape& s) {
+  return s.in_w <= ConvTiles<W>::kDinNV * W && s.in_h >= ConvTiles<W>::kDinRB;
+}
+
+// Dense weights (out_c, in_c, k, k) rearranged for conv_rows_forward: blocks of OB maps, maps last.
+void pack_rows_forward(float* wpk, const float* w, const Conv2dShape& s, int ob) {
+  const int kk = s.k * s.k, blocks = (s.out_c + ob - 1) / ob;
+  for (int blk = 0; blk < blocks; ++blk)
+    for (int t = 0; t < s.in_c * kk; ++t)
+      for (int j = 0; j < ob; ++j) {
+        const int o = blk * ob + j;
+        wpk[(std::size_t(blk) * s.in_c * kk + t) * ob + j] =
+            o < s.out_c ? w[std::size_t(o) * s.in_c * kk + t] : 0;
+      }
+}
+
+// Dense weights (out_c, in_c, k, k) -> (in_c, k, k, out_c) for conv_maps_forward.
+void pack_maps_forward(float* wt, const float* w, const Conv2dShape& s) {
+  const int taps = s.in_c * s.k * s.k;
+  for (int o = 0; o < s.out_c; ++o)
+    for (int t = 0; t < taps; ++t) wt[std::size_t(t) * s.out_c + o] = w[std::size_t(o) * taps + t];
+}
+
+// Dense weights (out_c, in_c, k, k) -> (out_c, k, k, in_c rounded up to cb, zeros past in_c).
+void pack_input_grad(float* wpd, const float* w, const Conv2dShape& s, int cb) {
+  const int kk = s.k * s.k, cpad = (s.in_c + cb - 1) / cb * cb;
+  for (int o = 0; o < s.out_c; ++o)
+    for (int t = 0; t < kk; ++t)
+      for (int c = 0; c < cpad; ++c)
+        wpd[(std::size_t(o) * kk + t) * cpad + c] =
+            c < s.in_c ? w[(std::size_t(o) * s.in_c + c) * kk + t] : 0;
+}
+
 }  // namespace
 
 void conv2d_forward(float* out, const float* in, const float* weight, const float* bias, const Conv2dShape& s,
@@ -165,17 +489,24 @@ void conv2d_forward(float* out, const float* in, const float* weight, const floa
   // in (n, in_c, in_h, in_w) -> out (n, out_c, out_h, out_w)
   const int ohw = s.out_h() * s.out_w(), ckk = s.in_c * s.k * s.k;
   const float* w = dense_weights(weight, s);
-  for (int b = 0; b < n; ++b)
-    for (int o = 0; o < s.out_c; ++o) std::fill_n(out + (std::size_t(b) * s.out_c + o) * ohw, ohw, bias[o]);
   if (ohw == 1) {  // the kernel covers the whole input: a full connection, batched as one product
+    for (int b = 0; b < n; ++b) std::copy(bias, bias + s.out_c, out + std::size_t(b) * s.out_c);
     gemm_nt(out, in, w, n, s.out_c, ckk);
     return;
   }
-  float* col = ConvScratch::grow(scratch.col, std::size_t(ckk) * ohw);
-  for (int b = 0; b < n; ++b) {
-    im2col(col, in + std::size_t(b) * s.in_c * s.in_h * s.in_w, s);
-    gemm_nn(out + std::size_t(b) * s.out_c * ohw, w, col, s.out_c, ohw, ckk);
-  }
+  simd::dispatch([&]<int W>() LENET_INLINE {
+    if (maps_layout_fits<W>(s)) {
+      float* wt = ConvScratch::grow(vscratch.packed, std::size_t(ckk) * s.out_c);
+      pack_maps_forward(wt, w, s);
+      float* tmaps = ConvScratch::grow(vscratch.tmaps, std::size_t(ohw) * s.out_c);
+      conv_maps_forward<W>(out, in, wt, bias, tmaps, s, n);
+    } else {
+      constexpr int OB = ConvTiles<W>::kRowsOB;
+      float* wpk = ConvScratch::grow(vscratch.packed, std::size_t(s.out_c + OB - 1) / OB * OB * ckk);
+      pack_rows_forward(wpk, w, s, OB);
+      conv_rows_forward<W>(out, in, wpk, bias, s, n);
+    }
+  });
 }
 
 void conv2d_backward(float* d_in, float* d_weight, float* d_bias, const float* d_out, const float* in,
@@ -189,13 +520,11 @@ void conv2d_backward(float* d_in, float* d_weight, float* d_bias, const float* d
     dw = ConvScratch::grow(scratch.dense_dw, std::size_t(s.out_c) * ckk);
     std::fill(dw, dw + std::size_t(s.out_c) * ckk, 0.0f);
   }
-  for (int b = 0; b < n; ++b)
-    for (int o = 0; o < s.out_c; ++o) {
-      const float* g = d_out + (std::size_t(b) * s.out_c + o) * ohw;
-      float sum = 0;
-      for (int p = 0; p < ohw; ++p) sum += g[p];
-      d_bias[o] += sum;
-    }
+  simd::dispatch([&]<int W>() LENET_INLINE {
+    for (int b = 0; b < n; ++b)
+      for (int o = 0; o < s.out_c; ++o)
+        d_bias[o] += simd::sum<W>(d_out + (std::size_t(b) * s.out_c + o) * ohw, ohw);
+  });
   if (ohw == 1) {
     gemm_tn(dw, d_out, in, s.out_c, ckk, n);
     if (d_in) {
@@ -203,20 +532,33 @@ void conv2d_backward(float* d_in, float* d_weight, float* d_bias, const float* d
       gemm_nn(d_in, d_out, w, n, ckk, s.out_c);
     }
   } else {
-    float* col = ConvScratch::grow(scratch.col, std::size_t(ckk) * ohw);
-    float* d_col = d_in ? ConvScratch::grow(scratch.d_col, std::size_t(ckk) * ohw) : nullptr;
-    for (int b = 0; b < n; ++b) {
-      const float* g = d_out + std::size_t(b) * s.out_c * ohw;
-      im2col(col, in + std::size_t(b) * in_size, s);
-      gemm_nt(dw, g, col, s.out_c, ckk, ohw);
-      if (d_in) {
-        std::fill(d_col, d_col + std::size_t(ckk) * ohw, 0.0f);
-        gemm_tn(d_col, w, g, ckk, ohw, s.out_c);
-        float* di = d_in + std::size_t(b) * in_size;
-        std::fill(di, di + in_size, 0.0f);
-        col2im_add(di, d_col, s);
+    simd::dispatch([&]<int W>() LENET_INLINE {
+      constexpr int G = ConvTiles<W>::kMapsNO * W;
+      if (W >= 8 && s.k == kVecK && s.out_c % G == 0) {  // d_out to maps-last order, then vectors across maps
+        float* gt = ConvScratch::grow(vscratch.tmaps, std::size_t(n) * ohw * s.out_c);
+        for (int b = 0; b < n; ++b)
+          simd::transpose_matrix<W>(gt + std::size_t(b) * ohw * s.out_c, s.out_c,
+                                    d_out + std::size_t(b) * s.out_c * ohw, ohw, s.out_c, ohw);
+        if constexpr (W >= 8) conv_maps_weight_grad<W>(dw, gt, in, s, n);
+      } else if (s.k == kVecK) {
+        float* part = ConvScratch::grow(vscratch.part, std::size_t(s.out_c) * s.in_c * kk * W);
+        conv_rows_weight_grad<W>(dw, d_out, in, part, s, n);
+      } else {
+        im2col_weight_grad(dw, d_out, in, s, n);
       }
-    }
+      if (!d_in) return;
+      if (input_grad_fits<W>(s)) {
+        constexpr int CB = ConvTiles<W>::kDinCB;
+        const std::size_t cpad = std::size_t(s.in_c + CB - 1) / CB * CB;
+        float* wpd = ConvScratch::grow(vscratch.packed_d, std::size_t(s.out_c) * s.k * s.k * cpad);
+        pack_input_grad(wpd, w, s, CB);
+        const std::size_t lp = ConvTiles<W>::kDinNV * W + s.k - 1, ph = s.out_h() + 2 * (s.k - 1);
+        float* pad = ConvScratch::grow(vscratch.pad, std::size_t(s.out_c) * ph * lp);
+        conv_rows_input_grad<W>(d_in, d_out, wpd, pad, s, n);
+      } else {
+        im2col_input_grad(d_in, d_out, w, s, n);
+      }
+    });
   }
   if (s.table)  // gather the connected kernels' gradients back into the compact layout
     for (int o = 0; o < s.out_c; ++o)

@@ -103,5 +103,71 @@ TEST_F(AtEveryLevel, GemmMatchesNaiveAroundEveryTileEdge) {
   worst.print("gemm");
 }
 
+// ---- convolution ----
+
+// Forward, backward with and without d_in, against naive; d_weight and d_bias start from random values
+// (they accumulate), out and d_in from NaN (they are assigned).
+void compare_conv(const Conv2dShape& s, int n, std::uint64_t seed, const std::string& name, Worst& worst) {
+  Rng rng(seed);
+  const std::size_t in_size = std::size_t(n) * s.in_c * s.in_h * s.in_w;
+  const std::size_t out_size = std::size_t(n) * s.out_c * s.out_h() * s.out_w();
+  const auto in = random_vector(in_size, rng), weight = random_vector(s.weight_count(), rng);
+  const auto bias = random_vector(std::size_t(s.out_c), rng), d_out = random_vector(out_size, rng);
+  const auto d_weight0 = random_vector(s.weight_count(), rng),
+             d_bias0 = random_vector(std::size_t(s.out_c), rng);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+
+  std::vector<float> out(out_size, nan), out_ref(out_size, nan);
+  conv2d_forward(out.data(), in.data(), weight.data(), bias.data(), s, n);
+  naive::conv2d_forward(out_ref.data(), in.data(), weight.data(), bias.data(), s, n);
+  worst.add(relative_difference(out, out_ref), name + " out");
+
+  std::vector<float> d_in(in_size, nan), d_in_ref(in_size, nan);
+  std::vector<float> dw = d_weight0, dw_ref = d_weight0, db = d_bias0, db_ref = d_bias0;
+  conv2d_backward(d_in.data(), dw.data(), db.data(), d_out.data(), in.data(), weight.data(), s, n);
+  naive::conv2d_backward(d_in_ref.data(), dw_ref.data(), db_ref.data(), d_out.data(), in.data(),
+                         weight.data(), s, n);
+  worst.add(relative_difference(d_in, d_in_ref), name + " d_in");
+  worst.add(relative_difference(dw, dw_ref), name + " d_weight");
+  worst.add(relative_difference(db, db_ref), name + " d_bias");
+
+  std::vector<float> dw2 = d_weight0, db2 = d_bias0;
+  conv2d_backward(nullptr, dw2.data(), db2.data(), d_out.data(), in.data(), weight.data(), s, n);
+  worst.add(relative_difference(dw2, dw_ref), name + " d_weight without d_in");
+}
+
+std::string describe(const Conv2dShape& s, int n) {
+  return std::to_string(n) + "x" + std::to_string(s.in_c) + "@" + std::to_string(s.in_h) + "x" +
+         std::to_string(s.in_w) + "->" + std::to_string(s.out_c) + " k" + std::to_string(s.k) +
+         (s.table ? " table" : "");
+}
+
+TEST_F(AtEveryLevel, ConvolutionMatchesNaiveOnEveryPath) {
+  const ConnectionTable table_i = lenet5_c3_table();
+  ConnectionTable wide_table = full_connection_table(3, 32);
+  wide_table.inputs[5] = {2, 0};  // a table over 32 maps: two map vectors at AVX-512
+  const std::vector<Conv2dShape> shapes = {
+      {1, 32, 32, 6, 5, nullptr},       // C1: vectors along the row, 28 = 16 + 12 lanes
+      {6, 14, 14, 16, 5, nullptr},      // C3 full: vectors across the maps; input gradient along rows
+      {6, 14, 14, 16, 5, &table_i},     // C3, Table I
+      {6, 9, 11, 16, 5, &table_i},      // odd plane, tiles shifted back at the edges
+      {3, 12, 40, 32, 5, &wide_table},  // input rows wider than 16: input gradient through im2col
+      {2, 40, 9, 7, 5, nullptr},        // 7 maps: the last block of maps is partial
+      {4, 7, 8, 5, 3, nullptr},         // 3×3 kernel: weight gradient through im2col
+      {2, 6, 6, 16, 2, nullptr},        // 2×2 kernel, 16 maps on a 5×5 output
+      {5, 6, 20, 9, 5, nullptr},        // 2-row output, 16-wide row
+      {16, 5, 5, 120, 5, nullptr},      // C5: 1×1 output, a product
+      {1, 5, 5, 1, 5, nullptr},         // one output pixel, one map
+  };
+  Worst worst;
+  for (simd::Level level : levels()) {
+    simd::set_level(level);
+    std::uint64_t seed = 1;
+    for (const Conv2dShape& s : shapes)
+      for (int n : {1, 3}) compare_conv(s, n, seed++, level_tag(level) + describe(s, n), worst);
+  }
+  worst.print("conv2d");
+}
+
 }  // namespace
 }  // namespace lenet

@@ -3,6 +3,8 @@
 // (GCC vector extensions), compiled for AVX-512 (W = 16), AVX2+FMA (W = 8) and portable code (W = 4),
 // the variant picked at run time from the CPU (or LENET_SIMD=avx512|avx2|portable, or set_level()).
 #pragma once
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -114,6 +116,7 @@ LENET_INLINE inline Vec<W> load_n(const float* p, int n) {
     return __builtin_ia32_maskloadps256(reinterpret_cast<const Vec<8>*>(p), lane < n);
   }
 #endif
+  if (n >= W) return load<W>(p);
   Vec<W> v = {};
   for (int i = 0; i < n; ++i) v[i] = p[i];
   return v;
@@ -131,6 +134,7 @@ LENET_INLINE inline void store_n(float* p, const Vec<W>& v, int n) {
     return;
   }
 #endif
+  if (n >= W) return store<W>(p, v);
   for (int i = 0; i < n; ++i) p[i] = v[i];
 }
 
@@ -188,18 +192,92 @@ LENET_INLINE inline Vec<W> hsum_each(Vec<W>* v) {
   return v[0];
 }
 
+namespace detail {
+// Stage h of transpose: rows i and i + h exchange the second halves of their lane groups of 2h.
+constexpr int swap_lane(int w, int h, int lane, bool upper) {
+  const int g = lane / (2 * h) * (2 * h), t = lane % (2 * h);
+  if (!upper) return t < h ? g + t : w + g + t - h;
+  return t < h ? g + h + t : w + g + t;
+}
+template <int W, int H, int... L>
+LENET_INLINE inline void transpose_stage(Vec<W>* r, std::integer_sequence<int, L...>) {
+  for (int i = 0; i < W; ++i)
+    if ((i / H) % 2 == 0) {
+      const Vec<W> a = r[i], b = r[i + H];
+      r[i] = __builtin_shufflevector(a, b, swap_lane(W, H, L, false)...);
+      r[i + H] = __builtin_shufflevector(a, b, swap_lane(W, H, L, true)...);
+    }
+  if constexpr (H > 1) transpose_stage<W, H / 2>(r, std::integer_sequence<int, L...>{});
+}
+}  // namespace detail
+
+// Transposes the W×W block held in r[0..W) (row i in r[i]), in log2(W) stages of W shuffles.
+template <int W>
+LENET_INLINE inline void transpose(Vec<W>* r) {
+  detail::transpose_stage<W, W / 2>(r, std::make_integer_sequence<int, W>{});
+}
+
+// dst (cols, rows) = src (rows, cols)ᵀ, with row strides ld_src and ld_dst, through W×W blocks (the last
+// block of each direction shifted back to fit; smaller matrices element by element).
+template <int W>
+LENET_INLINE inline void transpose_matrix(float* dst, int ld_dst, const float* src, int ld_src, int rows,
+                                          int cols) {
+  if (rows < W || cols < W) {
+    for (int i = 0; i < rows; ++i)
+      for (int j = 0; j < cols; ++j) dst[std::size_t(j) * ld_dst + i] = src[std::size_t(i) * ld_src + j];
+    return;
+  }
+  for (int ib = 0; ib < rows; ib += W) {
+    const int i0 = ib + W <= rows ? ib : rows - W;
+    for (int jb = 0; jb < cols; jb += W) {
+      const int j0 = jb + W <= cols ? jb : cols - W;
+      Vec<W> r[W];
+      for (int i = 0; i < W; ++i) r[i] = load<W>(src + std::size_t(i0 + i) * ld_src + j0);
+      transpose<W>(r);
+      for (int j = 0; j < W; ++j) store<W>(dst + std::size_t(j0 + j) * ld_dst + i0, r[j]);
+    }
+  }
+}
+
+// out[i] = sum of the lanes of v[i], i < N, W sums at a time by hsum_each. Every index is a constant, so
+// the caller's accumulators can stay in registers up to here.
+template <int W, int N>
+LENET_INLINE inline void hsum_all(const Vec<W> (&v)[N], float* out) {
+  for (int g = 0; g < N; g += W) {
+    Vec<W> group[W];
+    for (int i = 0; i < W; ++i) group[i] = g + i < N ? v[g + i] : Vec<W>{};
+    store_n<W>(out + g, hsum_each<W>(group), N - g < W ? N - g : W);
+  }
+}
+
+// Σ p[0..n) with four vector accumulators (a float loop would be one long dependency chain: the compiler
+// may not reorder float additions).
+template <int W>
+LENET_INLINE inline float sum(const float* p, std::size_t n) {
+  Vec<W> acc[4] = {};
+  std::size_t i = 0;
+  for (; i + 4 * W <= n; i += 4 * W)
+    for (int j = 0; j < 4; ++j) acc[j] += load<W>(p + i + j * W);
+  for (; i < n; i += W) acc[0] += load_n<W>(p + i, int(std::min<std::size_t>(W, n - i)));
+  return hsum<W>((acc[0] + acc[1]) + (acc[2] + acc[3]));
+}
+
+// Predictive commoning (-O3) carries values loaded in one iteration of a tap loop into the next, which
+// turns the broadcasts of the convolution tiles into register shuffling and spills; it is off here.
+#define LENET_NO_PCOM __attribute__((optimize("no-predictive-commoning")))
+
 // Runs f.template operator()<W>() compiled for the level in use. f is a generic lambda marked LENET_INLINE,
 // e.g. dispatch([&]<int W>() LENET_INLINE { my_kernel<W>(out, in, n); });
 template <class F>
-LENET_TARGET_AVX512 void run_avx512(const F& f) {
+LENET_TARGET_AVX512 LENET_NO_PCOM void run_avx512(const F& f) {
   f.template operator()<16>();
 }
 template <class F>
-LENET_TARGET_AVX2 void run_avx2(const F& f) {
+LENET_TARGET_AVX2 LENET_NO_PCOM void run_avx2(const F& f) {
   f.template operator()<8>();
 }
 template <class F>
-void run_portable(const F& f) {
+LENET_NO_PCOM void run_portable(const F& f) {
   f.template operator()<4>();
 }
 template <class F>
