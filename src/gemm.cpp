@@ -115,7 +115,8 @@ LENET_INLINE inline void dot_tile(float* c, int ldc, const float* a, const float
   }
   const V sums = simd::hsum_each<W>(acc);
   for (int r = 0; r < DR; ++r)
-    for (int q = 0; q < DC && q < cols; ++q) c[std::ptrdiff_t(r) * ldc + q] += sums[r * DC + q];
+    for (int q = 0; q < DC; ++q)
+      if (q < cols) c[std::ptrdiff_t(r) * ldc + q] += sums[r * DC + q];
 }
 
 // Bands of DR rows of A (4 or 2, then 2 and 1 at the bottom edge), each against every row of B.
