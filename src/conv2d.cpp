@@ -1,5 +1,5 @@
-// Convolution kernels: the direct loops (reference, and readable) and the fast path, which lowers each
-// sample to a matrix product (im2col + GEMM) and treats a 1×1 output (C5) as a full connection.
+// Convolution kernels: the direct loops (reference, and readable) and the fast path: vectorised direct
+// convolutions for LeNet's shapes, a full connection for a 1×1 output (C5), im2col + GEMM for the rest.
 #include "lenet/conv2d.h"
 
 #include <algorithm>
