@@ -169,5 +169,60 @@ TEST_F(AtEveryLevel, ConvolutionMatchesNaiveOnEveryPath) {
   worst.print("conv2d");
 }
 
+// ---- max pooling ----
+
+// The defining loops (maxpool.h keeps only the fast kernels): the first of the 2×2 block in row-major
+// order wins ties; d_in is zero except at the winners.
+void reference_maxpool_forward(float* out, std::int32_t* argmax, const float* in, const PoolShape& s, int n) {
+  const int oh = s.out_h(), ow = s.out_w();
+  for (std::size_t plane = 0; plane < std::size_t(n) * s.c; ++plane)
+    for (int y = 0; y < oh; ++y)
+      for (int x = 0; x < ow; ++x) {
+        const float* p = in + plane * s.in_h * s.in_w;
+        int best = (2 * y) * s.in_w + 2 * x;
+        for (int idx : {best + 1, best + s.in_w, best + s.in_w + 1})
+          if (p[idx] > p[best]) best = idx;
+        out[plane * oh * ow + std::size_t(y) * ow + x] = p[best];
+        argmax[plane * oh * ow + std::size_t(y) * ow + x] = best;
+      }
+}
+
+void reference_maxpool_backward(float* d_in, const float* d_out, const std::int32_t* argmax,
+                                const PoolShape& s, int n) {
+  const std::size_t in_hw = std::size_t(s.in_h) * s.in_w, ohw = std::size_t(s.out_h()) * s.out_w();
+  std::fill(d_in, d_in + std::size_t(n) * s.c * in_hw, 0.0f);
+  for (std::size_t plane = 0; plane < std::size_t(n) * s.c; ++plane)
+    for (std::size_t t = 0; t < ohw; ++t)
+      d_in[plane * in_hw + argmax[plane * ohw + t]] += d_out[plane * ohw + t];
+}
+
+TEST_F(AtEveryLevel, MaxPoolMatchesTheDefinitionIncludingTies) {
+  const PoolShape shapes[] = {{6, 28, 28}, {16, 10, 10}, {3, 7, 9}, {2, 2, 2}, {1, 5, 70}, {4, 40, 34}};
+  for (simd::Level level : levels()) {
+    simd::set_level(level);
+    Rng rng(5);
+    for (const PoolShape& s : shapes)
+      for (int n : {1, 3}) {
+        const std::size_t in_size = std::size_t(n) * s.c * s.in_h * s.in_w;
+        const std::size_t out_size = std::size_t(n) * s.c * s.out_h() * s.out_w();
+        std::vector<float> in = random_vector(in_size, rng);
+        for (float& v : in) v = std::round(v * 2.0f);  // a few levels only: ties are common
+        const auto d_out = random_vector(out_size, rng);
+        std::vector<float> out(out_size), out_ref(out_size);
+        std::vector<std::int32_t> arg(out_size), arg_ref(out_size);
+        maxpool_forward(out.data(), arg.data(), in.data(), s, n);
+        reference_maxpool_forward(out_ref.data(), arg_ref.data(), in.data(), s, n);
+        const std::string name = level_tag(level) + std::to_string(n) + "x" + std::to_string(s.c) + "@" +
+                                 std::to_string(s.in_h) + "x" + std::to_string(s.in_w);
+        EXPECT_EQ(out, out_ref) << name;
+        EXPECT_EQ(arg, arg_ref) << name;
+        std::vector<float> d_in(in_size, std::numeric_limits<float>::quiet_NaN()), d_in_ref(in_size);
+        maxpool_backward(d_in.data(), d_out.data(), arg.data(), s, n);
+        reference_maxpool_backward(d_in_ref.data(), d_out.data(), arg_ref.data(), s, n);
+        EXPECT_EQ(d_in, d_in_ref) << name;
+      }
+  }
+}
+
 }  // namespace
 }  // namespace lenet

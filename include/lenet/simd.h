@@ -193,6 +193,29 @@ LENET_INLINE inline Vec<W> hsum_each(Vec<W>* v) {
 }
 
 namespace detail {
+template <int W, int Odd, int... L>
+LENET_INLINE inline Vec<W> pick_alternate(const Vec<W>& a, const Vec<W>& b,
+                                          std::integer_sequence<int, L...>) {
+  return __builtin_shufflevector(a, b, (2 * L + Odd)...);
+}
+template <int W, int Half, int... L>
+LENET_INLINE inline Vec<W> zip(const Vec<W>& e, const Vec<W>& o, std::integer_sequence<int, L...>) {
+  return __builtin_shufflevector(e, o, (L / 2 + Half * W / 2 + (L % 2) * W)...);
+}
+}  // namespace detail
+
+// The even-numbered (Odd = 0) or odd-numbered (Odd = 1) lanes of the 2W lanes a, b.
+template <int W, int Odd>
+LENET_INLINE inline Vec<W> alternate(const Vec<W>& a, const Vec<W>& b) {
+  return detail::pick_alternate<W, Odd>(a, b, std::make_integer_sequence<int, W>{});
+}
+// The inverse: lanes e0 o0 e1 o1 ... as two vectors (Half = 0: the first W of them, 1: the rest).
+template <int W, int Half>
+LENET_INLINE inline Vec<W> interleave(const Vec<W>& e, const Vec<W>& o) {
+  return detail::zip<W, Half>(e, o, std::make_integer_sequence<int, W>{});
+}
+
+namespace detail {
 // Stage h of transpose: rows i and i + h exchange the second halves of their lane groups of 2h.
 constexpr int swap_lane(int w, int h, int lane, bool upper) {
   const int g = lane / (2 * h) * (2 * h), t = lane % (2 * h);
