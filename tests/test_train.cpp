@@ -151,7 +151,7 @@ TEST(Train, FullBatchIsOneStepOfTheMeanGradient) {
 // The paper's recipe end to end on small data: online SDLM (one update per pattern, curvature
 // re-estimated before each pass) on the 1998 network lowers the MAP loss and learns the classes.
 TEST(Train, SdlmOnlineTrainingOfThe1998NetworkLearns) {
-  const Dataset data = synthetic_digits(test::sanitizer_run() ? 150 : 400, 12);
+  const Dataset data = synthetic_digits(400, 12);
   Lenet5 model(Arch::Lenet5_1998);
   Rng rng(1);
   model.init(rng);
@@ -172,7 +172,7 @@ TEST(Train, SdlmOnlineTrainingOfThe1998NetworkLearns) {
 // With distortions every pass sees other images: the model differs from an undistorted run with the
 // same seed, still learns, and the shuffling stream is untouched (same order, so same first step).
 TEST(Train, DistortedPassesTrainOnFreshImages) {
-  const Dataset data = synthetic_digits(test::sanitizer_run() ? 150 : 400, 13);
+  const Dataset data = synthetic_digits(400, 13);
   TrainConfig cfg = small_config(Arch::Lenet5, 20, 1);
   cfg.epochs = 3;
   const auto plain = train_once(Arch::Lenet5, data, cfg);
