@@ -169,15 +169,13 @@ void run_train(const TrainOptions& o) {
     };
   cb.on_epoch = [&](const EpochStats& s) {
     const std::string train_eval =
-        s.train_eval_accuracy >= 0
-            ? "  train set acc " + std::to_string(100 * s.train_eval_accuracy).substr(0, 5) + "%"
-            : "";
+        s.train_eval_accuracy >= 0 ? "  train set acc " + num(100 * s.train_eval_accuracy) + "%" : "";
     if (tty) std::fprintf(stderr, "\r\033[K");
     std::fprintf(
         stderr,
-        "epoch %2d/%d  lr %.5g  train loss %.4f  train acc %.2f%%  test acc %.2f%%  %.1fs (%.0f img/s)\n",
-        s.epoch, cfg.epochs, s.lr, s.train_loss, 100 * s.train_accuracy, 100 * s.test_accuracy, s.seconds,
-        double(s.images) / s.seconds);
+        "epoch %2d/%d  lr %.5g  train loss %.4f  train acc %.2f%%%s  test acc %.2f%%  %.1fs (%.0f img/s)\n",
+        s.epoch, cfg.epochs, s.lr, s.train_loss, 100 * s.train_accuracy, train_eval.c_str(),
+        100 * s.test_accuracy, s.seconds, double(s.images) / s.seconds);
     if (log.is_open()) {
       nlohmann::json j = {{"arch", o.arch},
                           {"epoch", s.epoch},
