@@ -2,9 +2,8 @@
 // The tanh derivative is recovered from the output, saving the pre-activation buffer.
 #include "lenet/activation.h"
 
-#include <cmath>
+#include <bit>
 #include <cstdint>
-#include <cstring>
 
 #include "lenet/simd.h"
 
@@ -12,16 +11,23 @@ namespace lenet {
 
 namespace {
 
-// tanh without a libm call, so that the loop vectorises: for |t| ≥ 1/16, tanh|t| = (1 − e)/(1 + e) with
+// tanh without a libm call, W lanes at a time: for |t| ≥ 1/16, tanh|t| = (1 − e)/(1 + e) with
 // e = exp(−2|t|) = 2^k·2^r, k integer and r ∈ (−1, 0], 2^r by its Taylor series in r·ln 2 to degree 9
 // (error < 1e-8); below 1/16 the odd Taylor series of tanh to degree 7 (error < 1e-12), which avoids
-// the cancellation in 1 − e. Largest error against double tanh: about 1 float ulp near 1.
-inline float fast_tanh(float t) {
-  const float a = std::fabs(t) < 9.0f ? std::fabs(t) : 9.0f;  // tanh(9) = 1 − 3e-8: float 1
-  const float y = -2.0f * a * 1.44269504088896341f;           // log2(e^(−2a)) ∈ [−26, 0]
-  const int k = int(y);                                       // truncation: r = y − k ∈ (−1, 0]
-  const float x = (y - float(k)) * 0.69314718055994531f;      // 2^r = e^x, x ∈ (−0.7, 0]
-  float p = 1.0f / 362880.0f;
+// the cancellation in 1 − e. Largest error against double tanh: about 1 float ulp near 1. A NaN stays
+// NaN (so divergence is still seen downstream).
+template <int W>
+LENET_INLINE inline simd::Vec<W> fast_tanh(const simd::Vec<W>& t) {
+  using V = simd::Vec<W>;
+  using I = simd::IVec<W>;
+  const I sign_bit = I{} + std::int32_t(0x80000000u);
+  const I t_bits = std::bit_cast<I>(t);
+  const V abs_t = std::bit_cast<V>(t_bits & ~sign_bit);
+  const V a = abs_t < 9.0f ? abs_t : V{} + 9.0f;   // tanh(9) = 1 − 3e-8: float 1
+  const V y = a * (-2.0f * 1.44269504088896341f);  // log2(e^(−2a)) ∈ [−26, 0]
+  const I k = __builtin_convertvector(y, I);       // truncation: r = y − k ∈ (−1, 0]
+  const V x = (y - __builtin_convertvector(k, V)) * 0.69314718055994531f;  // 2^r = e^x, x ∈ (−0.7, 0]
+  V p = V{} + 1.0f / 362880.0f;
   p = p * x + 1.0f / 40320.0f;
   p = p * x + 1.0f / 5040.0f;
   p = p * x + 1.0f / 720.0f;
@@ -31,21 +37,28 @@ inline float fast_tanh(float t) {
   p = p * x + 0.5f;
   p = p * x + 1.0f;
   p = p * x + 1.0f;
-  std::int32_t bits = (k + 127) << 23;  // 2^k as a float's exponent field; k ≥ −26
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  const float e = p * scale;
-  const float large = (1.0f - e) / (1.0f + e);
-  const float a2 = a * a;
-  const float small = a * (1.0f + a2 * (-1.0f / 3.0f + a2 * (2.0f / 15.0f + a2 * (-17.0f / 315.0f))));
-  const float r = a < 0.0625f ? small : large;
-  return std::copysign(r, t);
+  const V e = p * std::bit_cast<V>((k + 127) << 23);  // 2^k as a float's exponent field; k ≥ −26
+  const V large = (1.0f - e) / (1.0f + e);
+  const V a2 = a * a;
+  const V small = a * (1.0f + a2 * (-1.0f / 3.0f + a2 * (2.0f / 15.0f + a2 * (-17.0f / 315.0f))));
+  const V r = a < 0.0625f ? small : large;
+  const V signed_r = std::bit_cast<V>(std::bit_cast<I>(r) | (t_bits & sign_bit));
+  return t == t ? signed_r : t;
 }
 
 }  // namespace
 
-LENET_KERNEL void scaled_tanh_forward(float* out, const float* in, std::size_t count) {
-  for (std::size_t i = 0; i < count; ++i) out[i] = kTanhAmplitude * fast_tanh(kTanhSlope * in[i]);
+void scaled_tanh_forward(float* out, const float* in, std::size_t count) {
+  simd::dispatch([&]<int W>() LENET_INLINE {
+    std::size_t i = 0;
+    for (; i + W <= count; i += W)
+      simd::store<W>(out + i, kTanhAmplitude * fast_tanh<W>(kTanhSlope * simd::load<W>(in + i)));
+    if (i < count) {
+      const int rest = int(count - i);
+      simd::store_n<W>(out + i, kTanhAmplitude * fast_tanh<W>(kTanhSlope * simd::load_n<W>(in + i, rest)),
+                       rest);
+    }
+  });
 }
 
 LENET_KERNEL void scaled_tanh_backward(float* d_in, const float* d_out, const float* out, std::size_t count) {

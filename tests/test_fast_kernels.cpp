@@ -169,6 +169,33 @@ TEST_F(AtEveryLevel, ConvolutionMatchesNaiveOnEveryPath) {
   worst.print("conv2d");
 }
 
+// ---- squashing ----
+
+TEST_F(AtEveryLevel, ScaledTanhMatchesDoublePrecisionAndKeepsNaN) {
+  std::vector<float> a;
+  for (float x = -12.0f; x <= 12.0f; x += 0.00937f) a.push_back(x);
+  for (float x : {0.0f, -0.0f, 1e-38f, -1e-20f, 0.0937f, -0.0938f, 1e7f, -3.4e38f}) a.push_back(x);
+  for (simd::Level level : levels()) {
+    simd::set_level(level);
+    for (std::size_t count : {a.size(), std::size_t(1), std::size_t(17)}) {  // and the tail of a vector
+      std::vector<float> out(count, std::numeric_limits<float>::quiet_NaN());
+      scaled_tanh_forward(out.data(), a.data(), count);
+      double worst = 0;
+      for (std::size_t i = 0; i < count; ++i) {
+        const double exact = double(kTanhAmplitude) * std::tanh(double(kTanhSlope) * double(a[i]));
+        worst = std::max(worst, std::abs(out[i] - exact) / std::max(std::abs(exact), 1e-30));
+        ASSERT_EQ(std::signbit(out[i]), std::signbit(a[i])) << a[i];
+      }
+      EXPECT_LT(worst, 1e-6) << level_tag(level) << count << " values";
+    }
+    const float nan_in[3] = {1.0f, std::numeric_limits<float>::quiet_NaN(), -1.0f};
+    float nan_out[3];
+    scaled_tanh_forward(nan_out, nan_in, 3);
+    EXPECT_TRUE(std::isnan(nan_out[1])) << level_tag(level) << "a NaN pre-activation must stay NaN";
+    EXPECT_NEAR(nan_out[0], 1.0f, 1e-4);
+  }
+}
+
 // ---- max pooling ----
 
 // The defining loops (maxpool.h keeps only the fast kernels): the first of the 2×2 block in row-major
