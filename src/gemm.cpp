@@ -119,22 +119,27 @@ LENET_INLINE inline void dot_tile(float* c, int ldc, const float* a, const float
       if (q < cols) c[std::ptrdiff_t(r) * ldc + q] += sums[r * DC + q];
 }
 
-// Bands of DR rows of A (4 or 2, then 2 and 1 at the bottom edge), each against every row of B.
+// Bands of DR rows of A (4 or 2, then 2 and 1 at the bottom edge), each against a block of rows of B
+// small enough to stay in L1 while every band of A passes it (kL1Floats), so B is read from L2 once.
 template <int W>
 LENET_INLINE inline void gemm_dot(float* c, const float* a, const float* b, int m, int n, int k) {
-  int i = 0;
-  auto band = [&]<int DR>() LENET_INLINE {
-    constexpr int DC = W / DR;
-    for (int j = 0; j < n; j += DC)
-      dot_tile<W, DR>(c + std::ptrdiff_t(i) * n + j, n, a + std::ptrdiff_t(i) * k, b + std::ptrdiff_t(j) * k,
-                      k, std::min(DC, n - j));
-    i += DR;
-  };
-  constexpr int DR = Tiles<W>::DR;
-  while (m - i >= DR) band.template operator()<DR>();
-  if constexpr (DR > 2)
-    if (m - i >= 2) band.template operator()<2>();
-  if (m - i >= 1) band.template operator()<1>();
+  constexpr int DR = Tiles<W>::DR, kL1Floats = 6144;  // 24 KB of the 48 KB L1
+  const int block = std::max(W, kL1Floats / std::max(k, 1) / W * W);
+  for (int j0 = 0; j0 < n; j0 += block) {
+    const int j1 = std::min(n, j0 + block);
+    int i = 0;
+    auto band = [&]<int R>() LENET_INLINE {
+      constexpr int DC = W / R;
+      for (int j = j0; j < j1; j += DC)
+        dot_tile<W, R>(c + std::ptrdiff_t(i) * n + j, n, a + std::ptrdiff_t(i) * k, b + std::ptrdiff_t(j) * k,
+                       k, std::min(DC, j1 - j));
+      i += R;
+    };
+    while (m - i >= DR) band.template operator()<DR>();
+    if constexpr (DR > 2)
+      if (m - i >= 2) band.template operator()<2>();
+    if (m - i >= 1) band.template operator()<1>();
+  }
 }
 
 }  // namespace

@@ -1,0 +1,265 @@
+// `lenet bench`: how fast a model runs here: batched inference over the test set, single-image latency,
+// a training epoch, optionally the FMA peak of the machine, as text or one JSON object.
+#include <omp.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "lenet/gemm.h"
+#include "lenet/idx.h"
+#include "lenet/lenet5_io.h"
+#include "lenet/simd.h"
+#include "lenet/trainer.h"
+
+namespace lenet::app {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct BenchOptions {
+  std::string model;
+  std::string arch;  // instead of --model: a freshly initialised network
+  std::string data = "data/mnist";
+  int threads = 0;
+  bool json = false;
+  int infer_passes = 5;
+  int latency_calls = 2000;
+  bool train = true;
+  int batch = 64;
+  std::string optimizer = "momentum";
+  int limit = 0;
+  bool peak = false;
+};
+
+constexpr int kInferBatch = 1000;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double percentile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, std::size_t(q * double(v.size())))];
+}
+
+// FLOPs per image from the layer shapes (`lenet info`): 2 per multiply-add. Forward: every layer once.
+// Training adds the weight gradient of each layer with weights and the input gradient of each layer but
+// the first (C1's input is the image).
+struct Flops {
+  double forward = 0, train = 0;
+};
+Flops count_flops(const Lenet5& model) {
+  Flops f;
+  const auto layers = model.layers();
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const double macs = double(layers[i].connections);
+    f.forward += 2 * macs;
+    f.train += 2 * macs * (1 + (layers[i].parameters > 0 ? 1 : 0) + (i > 0 ? 1 : 0));
+  }
+  return f;
+}
+
+// Images/s of forward passes over the whole set in batches of kInferBatch (conversion of the images to
+// the network's input included), the median of `passes` timed passes after one warm-up pass.
+double infer_images_per_s(const Lenet5& model, const Dataset& data, int threads, int passes) {
+  Engine engine(model, threads, kInferBatch);
+  std::vector<float> scores(std::size_t(kInferBatch) * kClasses);
+  std::vector<double> rates;
+  for (int pass = -1; pass < passes; ++pass) {
+    const auto t0 = Clock::now();
+    for (int first = 0; first < data.count; first += kInferBatch)
+      engine.forward_scores(model, data, first, std::min(kInferBatch, data.count - first), scores.data());
+    if (pass >= 0) rates.push_back(data.count / seconds_since(t0));
+  }
+  return median(rates);
+}
+
+// Microseconds per call of one image through the network on one thread: input conversion, forward pass,
+// class. The calls walk through the test set.
+std::vector<double> latencies_us(const Lenet5& model, const Dataset& data, int calls) {
+  Activations a(model, 1);
+  std::vector<double> us;
+  us.reserve(std::size_t(calls));
+  int sink = 0;
+  for (int i = -100; i < calls; ++i) {  // 100 warm-up calls
+    const int idx = (i + 100) % data.count;
+    const auto t0 = Clock::now();
+    image_to_input(a.input.data(), data.image(idx), data.rows, data.cols);
+    lenet5_forward(model, a, 1);
+    sink += model.predict_class(a.scores.data());
+    const double t = seconds_since(t0) * 1e6;
+    if (i >= 0) us.push_back(t);
+  }
+  if (sink < 0) std::printf("%d", sink);  // keeps the calls from being optimised away
+  return us;
+}
+
+// FLOP/s of independent FMA chains on every thread, the best of five 0.2-second rounds.
+double peak_flops(int threads) {
+  double best = 0;
+  for (int round = 0; round < 5; ++round) {
+    double flops = 0;
+    float sink = 0;
+    const auto t0 = Clock::now();
+#pragma omp parallel num_threads(threads) reduction(+ : flops, sink)
+    {
+      float s = 0;
+      flops += fma_probe(40'000'000, &s);
+      sink += s;
+    }
+    best = std::max(best, flops / seconds_since(t0));
+    if (sink == 12345.0f) std::printf(" ");
+  }
+  return best;
+}
+
+void run_bench(const BenchOptions& o) {
+  if (o.model.empty() == o.arch.empty()) throw CommandError("give exactly one of --model or --arch");
+  std::optional<Lenet5> loaded;
+  if (!o.model.empty()) {
+    loaded.emplace(load_lenet5(o.model).model);
+  } else {
+    const auto arch = parse_arch(o.arch);
+    if (!arch) throw CommandError("--arch must be lenet5 or lenet5-1998, not '" + o.arch + "'");
+    loaded.emplace(*arch);
+    Rng rng(1);
+    loaded->init(rng);
+  }
+  const Lenet5& model = *loaded;
+  const auto opt = parse_optimizer(o.optimizer);
+  if (!opt) throw CommandError("--optimizer must be sgd, momentum, adam or sdlm, not '" + o.optimizer + "'");
+  const int threads = o.threads > 0 ? o.threads : default_threads();
+  const Dataset test_set = load_split(o.data, Split::Test);
+  check_dataset_fits(test_set, "test set");
+  const Flops flops = count_flops(model);
+
+  nlohmann::json j = {{"model", o.model.empty() ? "(fresh " + o.arch + ")" : o.model},
+                      {"arch", std::string(arch_name(model.arch()))},
+                      {"data", o.data},
+                      {"threads", threads},
+                      {"simd", std::string(simd::level_name(simd::level()))},
+                      {"flops_forward_per_image", flops.forward},
+                      {"flops_train_per_image", flops.train}};
+
+  const double infer = infer_images_per_s(model, test_set, threads, o.infer_passes);
+  j["infer_batch"] = kInferBatch;
+  j["infer_images"] = test_set.count;
+  j["infer_images_per_s"] = infer;
+  j["infer_gflops"] = infer * flops.forward * 1e-9;
+
+  const std::vector<double> lat = latencies_us(model, test_set, o.latency_calls);
+  j["latency_calls"] = o.latency_calls;
+  j["latency_us_median"] = median(lat);
+  j["latency_us_p90"] = percentile(lat, 0.9);
+
+  if (o.train) {
+    Dataset train_set = load_split(o.data, Split::Train);
+    if (o.limit > 0 && o.limit < train_set.count) {
+      train_set.count = o.limit;
+      train_set.images.resize(std::size_t(o.limit) * train_set.rows * train_set.cols);
+      train_set.labels.resize(std::size_t(o.limit));
+    }
+    Lenet5 trained = model;  // the copy is trained; nothing is saved
+    TrainConfig cfg;
+    cfg.epochs = 1;
+    cfg.batch = o.batch;
+    cfg.optimizer.kind = *opt;
+    cfg.lr = *opt == OptimizerKind::Sdlm    ? 0.0005f
+             : *opt == OptimizerKind::Adam  ? 0.001f
+             : model.arch() == Arch::Lenet5 ? 0.02f
+                                            : 0.002f;
+    cfg.loss = model.default_loss();
+    cfg.threads = threads;
+    const auto history = train(trained, train_set, nullptr, cfg);
+    const double seconds = history.at(0).seconds;
+    j["train_images"] = train_set.count;
+    j["train_batch"] = o.batch;
+    j["train_optimizer"] = o.optimizer;
+    j["train_seconds"] = seconds;
+    j["train_images_per_s"] = train_set.count / seconds;
+    j["train_gflops"] = train_set.count * flops.train / seconds * 1e-9;
+  }
+  if (o.peak) {
+    const double peak = peak_flops(threads);
+    j["peak_gflops"] = peak * 1e-9;
+    if (o.train) j["train_fraction_of_peak"] = j["train_gflops"].get<double>() / (peak * 1e-9);
+    j["infer_fraction_of_peak"] = j["infer_gflops"].get<double>() / (peak * 1e-9);
+  }
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  j["max_rss_mb"] = double(usage.ru_maxrss) / 1024.0;
+
+  if (o.json) {
+    std::printf("%s\n", j.dump().c_str());
+    return;
+  }
+  std::printf("lenet bench: %s (%s) on %s, %d threads, %s kernels\n", j["model"].get<std::string>().c_str(),
+              j["arch"].get<std::string>().c_str(), o.data.c_str(), threads,
+              j["simd"].get<std::string>().c_str());
+  std::printf(
+      "inference  %d test images in batches of %d: %.0f images/s (median of %d passes), %.1f GFLOP/s\n",
+      test_set.count, kInferBatch, infer, o.infer_passes, j["infer_gflops"].get<double>());
+  std::printf("latency    one image, one thread, %d calls: median %.1f us, 90th percentile %.1f us\n",
+              o.latency_calls, j["latency_us_median"].get<double>(), j["latency_us_p90"].get<double>());
+  if (o.train)
+    std::printf("training   1 epoch of %d images, batch %d, %s: %.2f s, %.0f images/s, %.1f GFLOP/s\n",
+                j["train_images"].get<int>(), o.batch, o.optimizer.c_str(), j["train_seconds"].get<double>(),
+                j["train_images_per_s"].get<double>(), j["train_gflops"].get<double>());
+  if (o.peak) {
+    std::printf("peak       FMA probe on %d threads: %.1f GFLOP/s", threads, j["peak_gflops"].get<double>());
+    if (o.train)
+      std::printf("; training runs at %.0f%% of it", 100 * j["train_fraction_of_peak"].get<double>());
+    std::printf("\n");
+  }
+  std::printf(
+      "FLOPs      %.0f per image forward, %.0f per image trained (2 per multiply-add, from the layer "
+      "shapes)\n",
+      flops.forward, flops.train);
+  std::printf("memory     peak RSS %.0f MB\n", j["max_rss_mb"].get<double>());
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+  auto o = std::make_shared<BenchOptions>();
+  CLI::App* cmd =
+      app.add_subcommand("bench", "Measure inference, latency and training speed on this machine");
+  cmd->add_option("--model", o->model, "Model file to measure");
+  cmd->add_option("--arch", o->arch, "Instead of --model: a freshly initialised lenet5 or lenet5-1998");
+  cmd->add_option("--data", o->data, "Directory with the idx files")->capture_default_str();
+  cmd->add_option("--threads", o->threads, "Threads (0: all cores)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--passes", o->infer_passes, "Timed inference passes over the test set")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--calls", o->latency_calls, "Single-image calls timed for the latency")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", o->batch, "Training batch")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--optimizer", o->optimizer, "Training optimizer: sgd, momentum, adam or sdlm")
+      ->capture_default_str();
+  cmd->add_option("--limit", o->limit, "Train on the first N training images only (0: all)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag(
+      "--no-train", [o](std::int64_t) { o->train = false; }, "Skip the training epoch");
+  cmd->add_flag("--peak", o->peak, "Also measure the FMA peak of the machine and the fraction of it reached");
+  cmd->add_flag("--json", o->json, "Print one JSON object");
+  cmd->callback([o] { run_bench(*o); });
+}
+
+}  // namespace lenet::app

@@ -1,0 +1,138 @@
+#!/usr/bin/python3
+# lenet against PyTorch on this machine, side by side: runs `lenet bench --json` and tools/bench_torch.py
+# (the same modern LeNet-5 in Debian's PyTorch) alternately, --rounds times each, in fresh processes,
+# and prints the median of every figure, the ratios against the targets of the speed issue, and lenet's
+# fraction of the machine's peak FLOP rate (measured by `lenet bench --peak`: independent FMA chains on
+# every thread; the network's FLOPs are counted from its layer shapes, 2 per multiply-add).
+#
+#   /usr/bin/python3 tools/bench_compare.py --lenet build/lenet --model models/lenet5.bin --threads 2
+#   ... --markdown   also prints the table for the README
+#   ... --rss        also measures the peak RSS of `lenet train --epochs 1` with /usr/bin/time -v
+#
+# The machine is shared: the load average is printed with every run, and only medians are compared.
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# (key, label, unit, better): "higher" or "lower" is better
+FIGURES = [
+    ("train_seconds", "training epoch (60,000 images, batch 64, momentum)", "s", "lower"),
+    ("train_images_per_s", "training throughput", "images/s", "higher"),
+    ("infer_images_per_s", "batched inference (batch 1000, 10,000 test images)", "images/s", "higher"),
+    ("latency_us_median", "single-image latency (median)", "us", "lower"),
+]
+# Targets of the issue, as ratios lenet/PyTorch in the direction of "better".
+TARGETS = {"train_seconds": 5.0, "infer_images_per_s": 5.0, "latency_us_median": 10.0}
+
+
+def run_json(cmd):
+    load = os.getloadavg()[0]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1]), load
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def peak_rss_mb(cmd):
+    r = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True)
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr)
+    return int(m.group(1)) / 1024.0 if m else float("nan")
+
+
+def fmt(value, unit):
+    if unit == "images/s":
+        return f"{value:,.0f}"
+    if unit == "us":
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description="lenet vs PyTorch, alternating runs, medians and ratios")
+    ap.add_argument("--lenet", default="build/lenet")
+    ap.add_argument("--model", default="models/lenet5.bin")
+    ap.add_argument("--data", default="data/mnist")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--limit", type=int, default=0, help="train on the first N images only (both)")
+    ap.add_argument("--markdown", action="store_true", help="also print the README table")
+    ap.add_argument("--rss", action="store_true", help="also measure the peak RSS of a training run")
+    a = ap.parse_args()
+
+    common = ["--data", a.data, "--threads", str(a.threads)]
+    if a.limit:
+        common += ["--limit", str(a.limit)]
+    lenet_cmd = [a.lenet, "bench", "--model", a.model, "--json", "--peak"] + common
+    torch_cmd = ["/usr/bin/python3", os.path.join(HERE, "bench_torch.py"), "--json"] + common
+
+    runs = {"lenet": [], "torch": []}
+    for r in range(a.rounds):
+        for name, cmd in (("lenet", lenet_cmd), ("torch", torch_cmd)) if r % 2 == 0 else (
+                ("torch", torch_cmd), ("lenet", lenet_cmd)):
+            j, load = run_json(cmd)
+            runs[name].append(j)
+            shown = ", ".join(f"{k} {fmt(j[k], u)}" for k, _, u, _ in FIGURES if k in j)
+            print(f"round {r + 1} {name:6s} (load average {load:.1f}): {shown}", file=sys.stderr, flush=True)
+
+    med = {name: {k: statistics.median(j[k] for j in js) for k, _, _, _ in FIGURES if all(k in j for j in js)}
+           for name, js in runs.items()}
+    lenet0, torch0 = runs["lenet"][0], runs["torch"][0]
+    peak = max(j["peak_gflops"] for j in runs["lenet"])
+    flops_train, flops_fwd = lenet0["flops_train_per_image"], lenet0["flops_forward_per_image"]
+
+    print(f"machine: {cpu_name()}, {os.cpu_count()} logical CPUs; lenet {lenet0['simd']} kernels, "
+          f"PyTorch {torch0['torch']} (mkldnn {torch0['mkldnn']}); {a.threads} threads; "
+          f"medians of {a.rounds} alternating runs")
+    print(f"peak (FMA probe, {a.threads} threads, best run): {peak:.1f} GFLOP/s; network: "
+          f"{flops_fwd:,.0f} FLOPs per image forward, {flops_train:,.0f} per image trained")
+    rows = []
+    for key, label, unit, better in FIGURES:
+        if key not in med["lenet"] or key not in med["torch"]:
+            continue
+        lv, tv = med["lenet"][key], med["torch"][key]
+        ratio = tv / lv if better == "lower" else lv / tv
+        target = TARGETS.get(key)
+        verdict = "" if target is None else ("met" if ratio >= target else "NOT met")
+        rows.append((label, f"{fmt(lv, unit)} {unit}", f"{fmt(tv, unit)} {unit}", f"{ratio:.1f}x",
+                     f">= {target:.0f}x {verdict}" if target else ""))
+    widths = [max(len(r[i]) for r in rows + [("figure", "lenet", "PyTorch", "lenet is", "target")])
+              for i in range(5)]
+    for r in [("figure", "lenet", "PyTorch", "lenet is", "target")] + rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+    if "train_seconds" in med["lenet"]:
+        train_gflops = lenet0["train_images"] * flops_train / med["lenet"]["train_seconds"] * 1e-9
+        torch_gflops = torch0["train_images"] * flops_train / med["torch"]["train_seconds"] * 1e-9
+        print(f"training at {train_gflops:.1f} GFLOP/s = {100 * train_gflops / peak:.0f}% of peak "
+              f"(PyTorch {torch_gflops:.1f} GFLOP/s = {100 * torch_gflops / peak:.0f}%; target >= 40%)")
+    infer_gflops = med["lenet"]["infer_images_per_s"] * flops_fwd * 1e-9
+    print(f"inference at {infer_gflops:.1f} GFLOP/s = {100 * infer_gflops / peak:.0f}% of peak")
+    if a.rss:
+        lenet_rss = peak_rss_mb([a.lenet, "train", "--arch", "lenet5", "--epochs", "1"] + common)
+        print(f"peak RSS of `lenet train --epochs 1` (dataset included): {lenet_rss:.0f} MB; "
+              f"PyTorch bench process: {statistics.median(j['max_rss_mb'] for j in runs['torch']):.0f} MB")
+    if a.markdown:
+        print()
+        print("| figure | lenet | PyTorch 1.13 | lenet is |")
+        print("|---|---|---|---|")
+        for r in rows:
+            print(f"| {r[0]} | {r[1]} | {r[2]} | **{r[3]}** |")
+
+
+if __name__ == "__main__":
+    main()
