@@ -148,10 +148,14 @@ std::string find_candidate(const std::string& dir, const std::string& name, cons
 
 }  // namespace
 
-std::vector<std::uint8_t> read_file_maybe_gzip(const std::string& path) {
-  std::vector<std::uint8_t> bytes = read_raw(path);
-  if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) return inflate_gzip(path, bytes);
+std::vector<std::uint8_t> inflate_if_gzip(std::vector<std::uint8_t> bytes,
+                                          const std::string& name_for_errors) {
+  if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) return inflate_gzip(name_for_errors, bytes);
   return bytes;
+}
+
+std::vector<std::uint8_t> read_file_maybe_gzip(const std::string& path) {
+  return inflate_if_gzip(read_raw(path), path);
 }
 
 std::vector<std::uint8_t> read_idx1_labels(const std::string& path, int num_classes) {
@@ -159,18 +163,24 @@ std::vector<std::uint8_t> read_idx1_labels(const std::string& path, int num_clas
     throw std::invalid_argument("read_idx1_labels: num_classes must be in 1..256, found " +
                                 std::to_string(num_classes));
   const std::vector<std::uint8_t> bytes = read_file_maybe_gzip(path);
-  if (bytes.size() >= 4) check_magic(path, read_be32(bytes.data()), kMagicLabels, "idx1 ubyte labels");
-  if (bytes.size() < kIdx1HeaderBytes)
-    check_length(path, bytes.size(), kIdx1HeaderBytes, "the idx1 header alone is 8 bytes");
+  return parse_idx1_labels(bytes.data(), bytes.size(), path, num_classes);
+}
 
-  const std::uint32_t count = read_be32(bytes.data() + 4);
+std::vector<std::uint8_t> parse_idx1_labels(const std::uint8_t* data, std::size_t size,
+                                            const std::string& path, int num_classes) {
+  if (num_classes < 1 || num_classes > 256)
+    throw std::invalid_argument("parse_idx1_labels: num_classes must be in 1..256, found " +
+                                std::to_string(num_classes));
+  if (size >= 4) check_magic(path, read_be32(data), kMagicLabels, "idx1 ubyte labels");
+  if (size < kIdx1HeaderBytes) check_length(path, size, kIdx1HeaderBytes, "the idx1 header alone is 8 bytes");
+
+  const std::uint32_t count = read_be32(data + 4);
   if (count == 0 || count > std::uint32_t(kIdxMaxCount))
     throw DataError("file " + path + ": bad dimension: expected a label count in 1.." +
                     std::to_string(kIdxMaxCount) + ", found " + std::to_string(count));
-  check_length(path, bytes.size(), kIdx1HeaderBytes + count,
-               "8-byte header + " + std::to_string(count) + " labels");
+  check_length(path, size, kIdx1HeaderBytes + count, "8-byte header + " + std::to_string(count) + " labels");
 
-  std::vector<std::uint8_t> labels(bytes.begin() + kIdx1HeaderBytes, bytes.end());
+  std::vector<std::uint8_t> labels(data + kIdx1HeaderBytes, data + size);
   for (std::size_t i = 0; i < labels.size(); ++i)
     if (labels[i] >= num_classes)
       throw DataError("file " + path + ": label out of range at index " + std::to_string(i) +
@@ -181,13 +191,17 @@ std::vector<std::uint8_t> read_idx1_labels(const std::string& path, int num_clas
 
 Dataset read_idx3_images(const std::string& path) {
   const std::vector<std::uint8_t> bytes = read_file_maybe_gzip(path);
-  if (bytes.size() >= 4) check_magic(path, read_be32(bytes.data()), kMagicImages, "idx3 ubyte images");
-  if (bytes.size() < kIdx3HeaderBytes)
-    check_length(path, bytes.size(), kIdx3HeaderBytes, "the idx3 header alone is 16 bytes");
+  return parse_idx3_images(bytes.data(), bytes.size(), path);
+}
 
-  const std::uint32_t count = read_be32(bytes.data() + 4);
-  const std::uint32_t rows = read_be32(bytes.data() + 8);
-  const std::uint32_t cols = read_be32(bytes.data() + 12);
+Dataset parse_idx3_images(const std::uint8_t* data, std::size_t size, const std::string& path) {
+  if (size >= 4) check_magic(path, read_be32(data), kMagicImages, "idx3 ubyte images");
+  if (size < kIdx3HeaderBytes)
+    check_length(path, size, kIdx3HeaderBytes, "the idx3 header alone is 16 bytes");
+
+  const std::uint32_t count = read_be32(data + 4);
+  const std::uint32_t rows = read_be32(data + 8);
+  const std::uint32_t cols = read_be32(data + 12);
   if (count == 0 || count > std::uint32_t(kIdxMaxCount) || rows == 0 || rows > std::uint32_t(kIdxMaxSide) ||
       cols == 0 || cols > std::uint32_t(kIdxMaxSide))
     throw DataError("file " + path + ": bad dimensions: expected count 1.." + std::to_string(kIdxMaxCount) +
@@ -195,7 +209,7 @@ Dataset read_idx3_images(const std::string& path) {
                     " images of " + std::to_string(rows) + "x" + std::to_string(cols));
   // At most 1e8 * 4096 * 4096 < 2^51: no overflow in 64 bits.
   const std::uint64_t payload = std::uint64_t(count) * rows * cols;
-  check_length(path, bytes.size(), kIdx3HeaderBytes + payload,
+  check_length(path, size, kIdx3HeaderBytes + payload,
                "16-byte header + " + std::to_string(count) + " images of " + std::to_string(rows) + "x" +
                    std::to_string(cols));
 
@@ -203,7 +217,7 @@ Dataset read_idx3_images(const std::string& path) {
   d.count = int(count);
   d.rows = int(rows);
   d.cols = int(cols);
-  d.images.assign(bytes.begin() + kIdx3HeaderBytes, bytes.end());
+  d.images.assign(data + kIdx3HeaderBytes, data + size);
   return d;
 }
 

@@ -33,7 +33,10 @@ void save_lenet5(const std::string& path, const Lenet5& model, const nlohmann::j
 }
 
 LoadedModel load_lenet5(const std::string& path) {
-  ModelFile f = load_model_file(path);
+  return lenet5_from_model_file(load_model_file(path), path);
+}
+
+LoadedModel lenet5_from_model_file(ModelFile f, const std::string& path) {
   const auto arch = parse_arch(f.arch);
   if (!arch)
     throw ModelFileError(path + ": unknown architecture '" + f.arch +

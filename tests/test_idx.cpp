@@ -134,6 +134,29 @@ TEST(Idx, GzipRoundTripIsExact) {
   EXPECT_EQ(d.labels, kLabels);
 }
 
+// The in-memory parsers (what the fuzzers call) agree with the file readers, errors included.
+TEST(Idx, MemoryParsersMatchTheFileReaders) {
+  const Bytes images = idx3_bytes(kCount, kRows, kCols, test_pixels(kCount * kRows * kCols));
+  const Bytes labels = idx1_bytes(kLabels);
+  const lenet::Dataset d = lenet::parse_idx3_images(images.data(), images.size(), "mem-images");
+  EXPECT_EQ(d.count, int(kCount));
+  EXPECT_EQ(d.rows, int(kRows));
+  EXPECT_EQ(d.images, test_pixels(kCount * kRows * kCols));
+  EXPECT_EQ(lenet::parse_idx1_labels(labels.data(), labels.size(), "mem-labels"), kLabels);
+  EXPECT_EQ(lenet::inflate_if_gzip(gzip_bytes(images), "mem.gz"), images);
+  EXPECT_EQ(lenet::inflate_if_gzip(images, "mem"), images);
+  expect_data_error([&] { lenet::parse_idx3_images(images.data(), images.size() - 1, "mem-images"); },
+                    {"mem-images", "truncated", "expected 76 bytes, found 75"});
+  expect_data_error([&] { lenet::parse_idx1_labels(labels.data(), 3, "mem-labels"); },
+                    {"mem-labels", "truncated", "expected 8 bytes, found 3"});
+  expect_data_error([&] { lenet::parse_idx1_labels(nullptr, 0, "empty"); }, {"empty", "found 0"});
+  expect_data_error([&] { lenet::parse_idx1_labels(labels.data(), labels.size(), "mem-labels", 5); },
+                    {"mem-labels", "label out of range at index 1"});
+  Bytes gz = gzip_bytes(images);
+  gz.resize(gz.size() / 2);
+  expect_data_error([&] { lenet::inflate_if_gzip(gz, "half.gz"); }, {"half.gz", "corrupt gzip"});
+}
+
 TEST(Idx, RawFileIsReturnedUnchanged) {
   const Bytes raw = {0x00, 0x1f, 0x8b, 0x08, 0xff};  // gzip magic not at the start: not gzip
   const std::string path = lenet::test::temp_path("raw-bytes");

@@ -38,6 +38,31 @@ TEST(Lenet5Io, RoundTripIsBitExactForBothArchitectures) {
   }
 }
 
+// From memory (the fuzzer's way in): the same model, and the same refusals naming what it was given.
+TEST(Lenet5Io, AParsedFileGivesTheSameModel) {
+  Lenet5 model(Arch::Lenet5_1998);
+  Rng rng(12);
+  model.init(rng);
+  const std::string path = test::temp_path("parsed.bin");
+  save_lenet5(path, model, {{"seed", 12}});
+  const LoadedModel loaded = lenet5_from_model_file(load_model_file(path), "parsed");
+  EXPECT_EQ(loaded.model.arch(), Arch::Lenet5_1998);
+  EXPECT_EQ(
+      0, std::memcmp(loaded.model.params.data(), model.params.data(), model.params.size() * sizeof(float)));
+  EXPECT_EQ(loaded.config["seed"], 12);
+  ModelFile f = load_model_file(path);
+  f.tensors[3].shape = {1, 6};
+  try {
+    lenet5_from_model_file(f, "in-memory");
+    FAIL() << "a misshapen tensor should be refused";
+  } catch (const ModelFileError& e) {
+    EXPECT_NE(
+        std::string(e.what()).find("in-memory: tensor S2.bias has shape (1, 6), lenet5-1998 expects (6)"),
+        std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Lenet5Io, RefusesAnUnknownArchitecture) {
   ModelFile f;
   f.arch = "lenet7";

@@ -31,12 +31,21 @@ inline constexpr int kIdxMaxSide = 4096;
 
 // Reads a whole file; if it starts with the gzip magic 1f 8b it is inflated with zlib, else returned raw.
 std::vector<std::uint8_t> read_file_maybe_gzip(const std::string& path);
+// The same on bytes already in memory; name_for_errors stands for the file in messages.
+std::vector<std::uint8_t> inflate_if_gzip(std::vector<std::uint8_t> bytes,
+                                          const std::string& name_for_errors);
 
 // Labels from an idx1 ubyte file (magic 0x00000801); every label must be < num_classes.
 std::vector<std::uint8_t> read_idx1_labels(const std::string& path, int num_classes = 10);
 
 // Images from an idx3 ubyte file (magic 0x00000803); sets images, count, rows, cols (labels empty).
 Dataset read_idx3_images(const std::string& path);
+
+// The two readers above on a whole (inflated) file image in memory, for tests and fuzzing: the same checks
+// and messages, name_for_errors standing for the path. Never read outside [data, data + size).
+std::vector<std::uint8_t> parse_idx1_labels(const std::uint8_t* data, std::size_t size,
+                                            const std::string& name_for_errors, int num_classes = 10);
+Dataset parse_idx3_images(const std::uint8_t* data, std::size_t size, const std::string& name_for_errors);
 
 // Images and labels from two files; the image and label counts must agree.
 Dataset load_idx_dataset(const std::string& images_path, const std::string& labels_path);

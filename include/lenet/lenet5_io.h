@@ -5,6 +5,7 @@
 #include <string>
 
 #include "lenet/lenet5.h"
+#include "lenet/model_file.h"
 
 namespace lenet {
 
@@ -17,5 +18,7 @@ struct LoadedModel {
 void save_lenet5(const std::string& path, const Lenet5& model, const nlohmann::json& config);
 // Throws ModelFileError naming the file: unknown architecture, missing, extra or misshapen tensors.
 LoadedModel load_lenet5(const std::string& path);
+// The same checks on a model file already parsed (e.g. by parse_model); name_for_errors stands for the path.
+LoadedModel lenet5_from_model_file(ModelFile file, const std::string& name_for_errors);
 
 }  // namespace lenet
