@@ -3,13 +3,16 @@
 #include "lenet/trainer.h"
 
 #include <omp.h>
+#include <zlib.h>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <numeric>
 #include <sstream>
 
+#include "lenet/checkpoint.h"
 #include "lenet/distort.h"
 #include "lenet/loss.h"
 
@@ -184,8 +187,118 @@ std::vector<float> paper_sdlm_schedule(int epochs) {
   return lr;
 }
 
+namespace {
+
+// True when no value is NaN or infinite. Tests the exponent bits with an OR-reduction that vectorises: it
+// runs over every gradient after every step.
+bool all_finite(const float* p, std::size_t n) {
+  std::uint32_t bad = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    bad |= (std::bit_cast<std::uint32_t>(p[i]) & 0x7f800000u) == 0x7f800000u;
+  return bad == 0;
+}
+
+// "C3.weight (12 values), F6.bias (84 values)": the tensors of the model's layout with a NaN or infinity.
+std::string non_finite_tensors(const Lenet5& model, const std::vector<float>& values) {
+  std::string names;
+  for (const TensorInfo& t : model.tensors()) {
+    std::size_t bad = 0;
+    for (std::size_t i = t.offset; i < t.offset + t.count; ++i) bad += !std::isfinite(values[i]);
+    if (bad == 0) continue;
+    if (!names.empty()) names += ", ";
+    names += t.name + " (" + std::to_string(bad) + (bad == 1 ? " value)" : " values)");
+  }
+  return names;
+}
+
+nlohmann::json data_identity(const Dataset& d) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  // zlib takes 32-bit lengths; chunks of 1 GiB keep any size in range.
+  for (const auto* v : {&d.images, &d.labels})
+    for (std::size_t at = 0; at < v->size(); at += std::size_t(1) << 30) {
+      const std::size_t n = std::min(v->size() - at, std::size_t(1) << 30);
+      crc = crc32(crc, v->data() + at, uInt(n));
+    }
+  return {{"count", d.count}, {"rows", d.rows}, {"cols", d.cols}, {"crc32", std::uint32_t(crc)}};
+}
+
+// Where a resumed run's recipe departs from the checkpoint's, as "key: A in the checkpoint, B here; ...".
+// lr_by_epoch may differ in length (a resumed run may have more epochs) but must agree where both have it.
+std::string recipe_differences(const nlohmann::json& saved, const nlohmann::json& now,
+                               const std::string& at) {
+  std::string out;
+  const auto add = [&](const std::string& key, const nlohmann::json& a, const nlohmann::json& b) {
+    out += (out.empty() ? "" : "; ") + key + ": " + a.dump() + " in the checkpoint, " + b.dump() + " here";
+  };
+  if (!saved.is_object() || !now.is_object()) {
+    if (saved != now) add(at.empty() ? "recipe" : at, saved, now);
+    return out;
+  }
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : saved.items()) keys.push_back(k);
+  for (const auto& [k, v] : now.items())
+    if (!saved.contains(k)) keys.push_back(k);
+  for (const std::string& k : keys) {
+    const std::string key = at.empty() ? k : at + "." + k;
+    const nlohmann::json a = saved.contains(k) ? saved[k] : nlohmann::json(),
+                         b = now.contains(k) ? now[k] : nlohmann::json();
+    if (k == "lr_by_epoch" && a.is_array() && b.is_array()) {
+      const std::size_t common = std::min(a.size(), b.size());
+      for (std::size_t i = 0; i < common; ++i)
+        if (a[i] != b[i]) add(key + "[" + std::to_string(i) + "]", a[i], b[i]);
+    } else if (a.is_object() && b.is_object()) {
+      const std::string inner = recipe_differences(a, b, key);
+      if (!inner.empty()) out += (out.empty() ? "" : "; ") + inner;
+    } else if (a != b) {
+      add(key, a, b);
+    }
+  }
+  return out;
+}
+
+std::string epoch_position(const TrainState& s, int n_train) {
+  return s.position == 0 ? "the end of epoch " + std::to_string(s.epoch)
+                         : "epoch " + std::to_string(s.epoch + 1) + ", image " + std::to_string(s.position) +
+                               " of " + std::to_string(n_train);
+}
+
+}  // namespace
+
+nlohmann::json train_recipe(const TrainConfig& cfg, int threads, const Dataset& train_set,
+                            const Dataset* test_set) {
+  const OptimizerConfig& o = cfg.optimizer;
+  const DistortRanges& d = cfg.distort_ranges;
+  return {{"batch", cfg.batch},
+          {"optimizer",
+           {{"kind", std::string(optimizer_name(o.kind))},
+            {"momentum", o.momentum},
+            {"beta1", o.beta1},
+            {"beta2", o.beta2},
+            {"eps", o.eps},
+            {"weight_decay", o.weight_decay},
+            {"sdlm_mu", o.sdlm_mu}}},
+          {"lr", cfg.lr},
+          {"lr_gamma", cfg.lr_gamma},
+          {"lr_step", cfg.lr_step},
+          {"lr_by_epoch", cfg.lr_by_epoch},
+          {"hessian_samples", cfg.hessian_samples},
+          {"hessian_interval", cfg.hessian_interval},
+          {"distort", cfg.distort},
+          {"distort_ranges",
+           {{"translate", d.translate}, {"scale", d.scale}, {"squeeze", d.squeeze}, {"shear", d.shear}}},
+          {"keep_original", cfg.keep_original},
+          {"eval_train", cfg.eval_train},
+          {"loss", std::string(loss_name(cfg.loss))},
+          {"map_j", cfg.map_j},
+          {"seed", cfg.seed},
+          {"threads", threads},
+          {"train_set", data_identity(train_set)},
+          {"test_set", test_set ? data_identity(*test_set) : nlohmann::json()}};
+}
+
 std::vector<EpochStats> train(Lenet5& model, const Dataset& train_set, const Dataset* test_set,
-                              const TrainConfig& cfg, const TrainCallbacks& callbacks) {
+                              const TrainConfig& cfg, const TrainCallbacks& callbacks,
+                              const TrainCheckpointing& checkpointing) {
   using Clock = std::chrono::steady_clock;
   check_dataset_fits(train_set, "training set");
   if (test_set) check_dataset_fits(*test_set, "test set");
@@ -211,12 +324,89 @@ std::vector<EpochStats> train(Lenet5& model, const Dataset& train_set, const Dat
   if (cfg.distort) distorted = train_set;
   const Dataset& pass_set = cfg.distort ? distorted : train_set;
 
+  const bool checkpoints = !checkpointing.path.empty();
+  const TrainState* resume = checkpointing.resume;
+  TrainState state;  // what a checkpoint holds; filled in just before each one is written
+  if (checkpoints || resume) state.recipe = train_recipe(cfg, engine.threads(), train_set, test_set);
   std::vector<EpochStats> history;
-  for (int epoch = 0; epoch < cfg.epochs; ++epoch) {
+  int first_epoch = 0;
+  if (resume) {
+    const std::string diff = recipe_differences(resume->recipe, state.recipe, "");
+    if (!diff.empty())
+      throw std::invalid_argument("the checkpoint was written by a different run (" + diff +
+                                  "); resume with the arguments, data and --threads it was written with");
+    if (resume->epoch > cfg.epochs)
+      throw std::invalid_argument("the checkpoint has already trained " + std::to_string(resume->epoch) +
+                                  " epochs, more than the " + std::to_string(cfg.epochs) + " asked for");
+    if (resume->order.size() != order.size() || resume->position >= n_train ||
+        resume->optimizer_m.size() != optimizer.m.size() ||
+        resume->optimizer_v.size() != optimizer.v.size() ||
+        (sdlm && resume->hessian_order.size() != hessian_order.size()) ||
+        resume->history.size() != std::size_t(resume->epoch))
+      throw std::invalid_argument(
+          "the checkpoint's state does not fit this run (sizes of the orders, "
+          "optimiser state or history)");
+    first_epoch = resume->epoch;
+    history = resume->history;
+    order = resume->order;
+    if (sdlm) hessian_order = resume->hessian_order;
+    shuffle_rng.state = resume->shuffle_rng;
+    hessian_rng.state = resume->hessian_rng;
+    distort_rng.state = resume->distort_rng;
+    optimizer.m = resume->optimizer_m;
+    optimizer.v = resume->optimizer_v;
+    optimizer.steps = resume->optimizer_steps;
+  }
+
+  const auto stop_requested = [&] {
+    return checkpointing.stop && checkpointing.stop->load(std::memory_order_relaxed);
+  };
+  auto last_checkpoint = Clock::now();
+  // Where the checkpoint on disk stands, for messages; empty while there is none.
+  std::string last_written = resume && checkpoints ? epoch_position(*resume, n_train) : "";
+  const auto diverged = [&](const std::string& what, float lr) {
+    std::ostringstream msg;
+    msg << "training diverged: " << what << " (learning rate " << lr << "); try a smaller --lr";
+    if (!last_written.empty())
+      msg << "; the last good checkpoint, " << checkpointing.path << " at " << last_written << ", is kept";
+    throw TrainingError(msg.str());
+  };
+  // Parameters are checked before anything is saved: no checkpoint ever holds a NaN.
+  const auto check_parameters = [&](int epoch, long long step, float lr) {
+    if (all_finite(model.params.data(), model.params.size())) return;
+    diverged("after epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step) + " (step " +
+                 std::to_string(optimizer.steps) + " of the run) the parameters of " +
+                 non_finite_tensors(model, model.params) + " are NaN or infinite",
+             lr);
+  };
+  const auto write_checkpoint = [&] {
+    state.order = order;
+    state.hessian_order = sdlm ? hessian_order : std::vector<int>();
+    state.shuffle_rng = shuffle_rng.state;
+    state.hessian_rng = hessian_rng.state;
+    state.optimizer_m = optimizer.m;
+    state.optimizer_v = optimizer.v;
+    state.optimizer_steps = optimizer.steps;
+    state.history = history;
+    save_checkpoint(checkpointing.path, model, state);
+    last_checkpoint = Clock::now();
+    last_written = epoch_position(state, n_train);
+  };
+  const auto interrupted = [&](const std::string& where) {
+    std::string msg = "training stopped at " + where;
+    msg += checkpoints ? "; checkpoint saved to " + checkpointing.path : "; no checkpoint was asked for";
+    throw TrainingInterrupted(msg);
+  };
+
+  for (int epoch = first_epoch; epoch < cfg.epochs; ++epoch) {
     const float lr = epoch < int(cfg.lr_by_epoch.size())
                          ? cfg.lr_by_epoch[std::size_t(epoch)]
                          : step_decay_lr(cfg.lr, cfg.lr_gamma, cfg.lr_step, epoch);
-    shuffle(order.data(), order.size(), shuffle_rng);
+    // A run resumed within this epoch has its order and curvature back already; its distortions are
+    // drawn again from the stream as it stood at the start of the epoch.
+    const bool resumed_within = resume && epoch == resume->epoch && resume->position > 0;
+    const std::array<std::uint64_t, 4> distort_at_start = distort_rng.state;
+    if (!resumed_within) shuffle(order.data(), order.size(), shuffle_rng);
     if (cfg.distort)
       distort_dataset(distorted, train_set, cfg.distort_ranges, cfg.keep_original, distort_rng);
     const auto t0 = Clock::now();
@@ -230,19 +420,35 @@ std::vector<EpochStats> train(Lenet5& model, const Dataset& train_set, const Dat
       for (float& h : hessian) h /= float(samples);
       optimizer.set_hessian(hessian);
     };
-    if (sdlm) estimate_hessian();
-    double loss_sum = 0;
+    if (sdlm && !resumed_within) estimate_hessian();
+    double loss_sum = 0, seconds_before = 0;
     long long correct = 0, done = 0, step = 0;
+    if (resumed_within) {
+      loss_sum = resume->loss_sum;
+      correct = resume->correct;
+      done = resume->position;
+      step = resume->step;
+      seconds_before = resume->seconds;
+    }
+    const auto seconds_now = [&] {
+      return seconds_before + std::chrono::duration<double>(Clock::now() - t0).count();
+    };
     model.zero_grad();
-    for (int first = 0; first < n_train; first += step_chunk) {
-      const int n = std::min(step_chunk, n_train - first);
+    for (long long first = done; first < n_train; first += step_chunk) {
+      const int n = int(std::min<long long>(step_chunk, n_train - first));
       const Engine::Pass p = engine.accumulate_gradients(model, pass_set, order.data() + first, n, cfg.loss,
                                                          cfg.map_j, 1.0f / batch);
-      if (!std::isfinite(p.loss_sum)) {
+      if (!std::isfinite(p.loss_sum) || !all_finite(model.grads.data(), model.grads.size())) {
+        const std::string bad = non_finite_tensors(model, model.grads);
         std::ostringstream msg;
-        msg << "training diverged: the loss became " << p.loss_sum << " at epoch " << epoch + 1 << ", step "
-            << step + 1 << " (learning rate " << lr << "); try a smaller --lr";
-        throw TrainingError(msg.str());
+        msg << "at epoch " << epoch + 1 << ", step " << step + 1 << " (step " << optimizer.steps + 1
+            << " of the run, images " << first + 1 << "-" << first + n << " of " << n_train
+            << ") the loss became " << p.loss_sum;
+        if (!bad.empty()) msg << " and the gradients of " << bad << " became NaN or infinite";
+        const std::string bad_params = non_finite_tensors(model, model.params);
+        if (!bad_params.empty())
+          msg << "; the parameters of " << bad_params << " were already NaN or infinite";
+        diverged(msg.str(), lr);
       }
       loss_sum += p.loss_sum;
       correct += p.correct;
@@ -256,23 +462,35 @@ std::vector<EpochStats> train(Lenet5& model, const Dataset& train_set, const Dat
           estimate_hessian();
       }
       if (callbacks.on_batch)
-        callbacks.on_batch({epoch + 1, cfg.epochs, done, n_train, loss_sum / double(done),
-                            std::chrono::duration<double>(Clock::now() - t0).count()});
+        callbacks.on_batch({epoch + 1, cfg.epochs, done, n_train, loss_sum / double(done), seconds_now()});
+      // Between steps, within the epoch (its end has a checkpoint of its own).
+      if (!step_now || done == n_train) continue;
+      const bool stop = stop_requested();
+      const bool due = checkpointing.every_seconds > 0 &&
+                       std::chrono::duration<double>(Clock::now() - last_checkpoint).count() >=
+                           checkpointing.every_seconds;
+      if (!stop && !(checkpoints && due)) continue;
+      state.epoch = epoch;
+      state.position = done;
+      state.step = step;
+      state.loss_sum = loss_sum;
+      state.correct = correct;
+      state.seconds = seconds_now();
+      state.distort_rng = distort_at_start;
+      if (checkpoints) {
+        check_parameters(epoch, step, lr);
+        write_checkpoint();
+      }
+      if (stop) interrupted(epoch_position(state, n_train));
     }
     EpochStats st;
-    st.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    st.seconds = seconds_now();
     st.epoch = epoch + 1;
     st.lr = lr;
     st.train_loss = loss_sum / n_train;
     st.train_accuracy = double(correct) / n_train;
     st.images = n_train;
-    for (float w : model.params)
-      if (!std::isfinite(w)) {
-        std::ostringstream msg;
-        msg << "training diverged: a parameter became non-finite in epoch " << epoch + 1
-            << "; try a smaller --lr";
-        throw TrainingError(msg.str());
-      }
+    check_parameters(epoch, step, lr);
     if (cfg.eval_train) st.train_eval_accuracy = evaluate(model, train_set, engine.threads()).accuracy;
     if (test_set) {
       const EvalResult r = evaluate(model, *test_set, engine.threads());
@@ -280,7 +498,13 @@ std::vector<EpochStats> train(Lenet5& model, const Dataset& train_set, const Dat
       st.test_loss = r.loss;
     }
     history.push_back(st);
+    state.epoch = epoch + 1;
+    state.position = state.step = state.correct = 0;
+    state.loss_sum = state.seconds = 0;
+    state.distort_rng = distort_rng.state;
+    if (checkpoints) write_checkpoint();
     if (callbacks.on_epoch) callbacks.on_epoch(st);
+    if (stop_requested() && epoch + 1 < cfg.epochs) interrupted(epoch_position(state, n_train));
   }
   return history;
 }

@@ -2,8 +2,10 @@
 // reduction order (same seed + same --threads = bit-identical model), and the epoch loop around it.
 #pragma once
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -17,6 +19,12 @@ namespace lenet {
 
 // Training could not go on (e.g. the loss became NaN or infinite); the message says where and why.
 struct TrainingError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Training stopped because TrainCheckpointing::stop was raised; the message says where, and whether
+// (and where) the checkpoint to resume from was written.
+struct TrainingInterrupted : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
@@ -100,13 +108,57 @@ struct BatchProgress {
 };
 
 struct TrainCallbacks {
-  std::function<void(const BatchProgress&)> on_batch;
-  std::function<void(const EpochStats&)> on_epoch;
+  std::function<void(const BatchProgress&)> on_batch;  // after each optimiser step
+  std::function<void(const EpochStats&)> on_epoch;     // after the epoch's evaluation and checkpoint
 };
 
-// Initialises nothing: the model arrives initialised (or loaded). Returns one entry per epoch.
+// Everything train() needs, besides the model's parameters, to go on exactly as if it had never stopped.
+// Taken between optimiser steps (parameter gradients are then zero) and stored in checkpoints.
+struct TrainState {
+  // What a resumed run must share with the one that wrote the state (train_recipe() below).
+  nlohmann::json recipe;
+  int epoch = 0;           // 0-based epoch in progress, or the next one when position == 0
+  long long position = 0;  // images of this epoch already trained on; 0: the epoch has not begun
+  long long step = 0;      // optimiser steps taken in this epoch
+  double loss_sum = 0;     // over the epoch's images so far, as in EpochStats
+  long long correct = 0;
+  double seconds = 0;  // training time of this epoch so far
+  // Random streams. shuffle and hessian: now. distort: as at the start of `epoch`, before its images
+  // were distorted (a resumed run distorts them again, identically, instead of storing them).
+  std::array<std::uint64_t, 4> shuffle_rng{}, hessian_rng{}, distort_rng{};
+  std::vector<int> order;                       // the training order (this epoch's, once begun)
+  std::vector<int> hessian_order;               // SDLM: the order the curvature samples are drawn from
+  std::vector<float> optimizer_m, optimizer_v;  // Optimizer::m and v
+  long long optimizer_steps = 0;
+  std::vector<EpochStats> history;  // the epochs completed, as train() returns them
+};
+
+// The recipe that fixes a run's result: the config (all but `epochs`, which a resumed run may raise, and
+// `threads`, given resolved), the sizes and CRC-32 of the training and test images and labels.
+nlohmann::json train_recipe(const TrainConfig& config, int threads, const Dataset& train_set,
+                            const Dataset* test_set);
+
+// Checkpoints and stopping, for train(). A checkpoint (include/lenet/checkpoint.h) is written atomically
+// after every epoch and, with every_seconds > 0, between steps once that much time has passed since the
+// last one; a crash at any instant leaves the previous checkpoint whole.
+struct TrainCheckpointing {
+  std::string path;          // empty: no checkpoints
+  double every_seconds = 0;  // 0: after each epoch only
+  // Raised (e.g. by a signal handler): train() finishes the current step, writes the checkpoint and throws
+  // TrainingInterrupted.
+  const std::atomic<bool>* stop = nullptr;
+  // Go on from here (the model must hold the parameters saved with it): the recipe must match the run's,
+  // else std::invalid_argument names what differs.
+  const TrainState* resume = nullptr;
+};
+
+// Initialises nothing: the model arrives initialised (or loaded). Returns one entry per epoch (with resume,
+// the checkpoint's epochs first). A NaN or infinity in the loss or in a gradient throws TrainingError
+// naming the epoch, the step and the tensors; no checkpoint is written after it, so the last one stays
+// the last good state.
 std::vector<EpochStats> train(Lenet5& model, const Dataset& train_set, const Dataset* test_set,
-                              const TrainConfig& config, const TrainCallbacks& callbacks = {});
+                              const TrainConfig& config, const TrainCallbacks& callbacks = {},
+                              const TrainCheckpointing& checkpointing = {});
 
 struct EvalResult {
   int count = 0;
