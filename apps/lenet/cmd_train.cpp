@@ -1,13 +1,18 @@
 // `lenet train`: the training recipe from flags, progress on stderr (a live bar on a terminal, one line
-// per epoch otherwise), a JSON line per epoch in --log, and the model saved with its recipe and results.
+// per epoch otherwise), a JSON line per epoch in --log, the model saved with its recipe and results, and
+// checkpoints to resume from after a crash, a kill or Ctrl-C.
 #include <unistd.h>
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "commands.h"
+#include "lenet/checkpoint.h"
 #include "lenet/idx.h"
 #include "lenet/lenet5_io.h"
 #include "lenet/trainer.h"
@@ -49,7 +54,30 @@ struct TrainOptions {
   int limit = 0;
   std::string out;
   std::string log;
+  std::string checkpoint;
+  double checkpoint_every = 300;
+  bool resume = false;
 };
+
+// SIGINT and SIGTERM ask the trainer to finish its step and write a checkpoint. The handler is reset by
+// the first signal, so a second one ends the process at once (the checkpoint on disk stays whole).
+std::atomic<bool> g_stop{false};
+volatile std::sig_atomic_t g_signal = 0;
+static_assert(std::atomic<bool>::is_always_lock_free, "the signal handler needs a lock-free flag");
+
+extern "C" void request_stop(int sig) {
+  g_signal = sig;
+  g_stop.store(true, std::memory_order_relaxed);
+}
+
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = request_stop;
+  sa.sa_flags = SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
 
 std::string num(double v) {
   char buf[32];
@@ -140,8 +168,29 @@ void run_train(const TrainOptions& o) {
     train_set.labels.resize(std::size_t(o.limit));
   }
 
-  Rng init_rng(o.seed);
-  model.init(init_rng);
+  // A checkpoint is never overwritten by a fresh start, and --resume never silently starts afresh.
+  const bool checkpoint_exists = !o.checkpoint.empty() && std::filesystem::exists(o.checkpoint);
+  if (o.resume && o.checkpoint.empty())
+    throw CommandError("--resume needs --checkpoint FILE, the file to resume from");
+  if (o.resume && !checkpoint_exists)
+    throw CommandError("--resume: there is no checkpoint " + o.checkpoint +
+                       " to resume from (leave out --resume to start a new run)");
+  if (!o.resume && checkpoint_exists)
+    throw CommandError(
+        "checkpoint " + o.checkpoint +
+        " already exists: add --resume to continue that run, or remove the file to start afresh");
+  TrainState resume_state;
+  if (o.resume) {
+    Checkpoint c = load_checkpoint(o.checkpoint);
+    if (c.model.arch() != *arch)
+      throw CommandError("cannot resume from " + o.checkpoint + ": it holds a " +
+                         std::string(arch_name(c.model.arch())) + " model, not --arch " + o.arch);
+    model = std::move(c.model);
+    resume_state = std::move(c.state);
+  } else {
+    Rng init_rng(o.seed);
+    model.init(init_rng);
+  }
 
   std::ofstream log;
   if (!o.log.empty()) {
@@ -158,6 +207,14 @@ void run_train(const TrainOptions& o) {
       o.arch.c_str(), train_set.count, o.data.c_str(), cfg.epochs, batch_text.c_str(), optimizer_name.c_str(),
       schedule.c_str(), std::string(loss_name(cfg.loss)).c_str(), cfg.distort ? ", distortions" : "",
       static_cast<unsigned long long>(cfg.seed), cfg.threads);
+  if (o.resume) {
+    const TrainState& r = resume_state;
+    std::fprintf(stderr, "resuming from %s at %s\n", o.checkpoint.c_str(),
+                 r.position == 0 ? ("the end of epoch " + std::to_string(r.epoch)).c_str()
+                                 : ("epoch " + std::to_string(r.epoch + 1) + ", image " +
+                                    std::to_string(r.position) + " of " + std::to_string(train_set.count))
+                                       .c_str());
+  }
 
   TrainCallbacks cb;
   double last_bar = -1;
@@ -199,7 +256,29 @@ void run_train(const TrainOptions& o) {
       log.flush();
     }
   };
-  const std::vector<EpochStats> history = train(model, train_set, &test_set, cfg, cb);
+  TrainCheckpointing checkpointing;
+  checkpointing.path = o.checkpoint;
+  checkpointing.every_seconds = o.checkpoint_every;
+  checkpointing.resume = o.resume ? &resume_state : nullptr;
+  if (!o.checkpoint.empty()) {
+    checkpointing.stop = &g_stop;
+    install_stop_handlers();
+  }
+  std::vector<EpochStats> history;
+  try {
+    history = train(model, train_set, &test_set, cfg, cb, checkpointing);
+  } catch (const TrainingInterrupted& e) {
+    if (tty) std::fprintf(stderr, "\n");
+    throw CommandError(std::string(g_signal == SIGINT ? "interrupted (SIGINT): " : "terminated (SIGTERM): ") +
+                       e.what() + "; to continue, run the same command" + (o.resume ? "" : " with --resume") +
+                       " (same arguments, data and --threads)");
+  } catch (const TrainingError& e) {
+    if (tty) std::fprintf(stderr, "\n");
+    throw CommandError(std::string(e.what()) + (o.out.empty() ? "" : "; nothing was saved to " + o.out));
+  } catch (const std::invalid_argument& e) {
+    if (!o.resume) throw;
+    throw CommandError("cannot resume from " + o.checkpoint + ": " + e.what());
+  }
 
   const EpochStats& last = history.back();
   std::fprintf(stderr, "final test accuracy %.2f%% (error %.2f%%)\n", 100 * last.test_accuracy,
@@ -306,6 +385,17 @@ void add_train_command(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--out", o->out, "Save the trained model here (versioned binary format)");
   cmd->add_option("--log", o->log, "Append one JSON object per epoch to this file");
+  cmd->add_option("--checkpoint", o->checkpoint,
+                  "Save the training state here after each epoch and every --checkpoint-every seconds "
+                  "(atomically); SIGINT/SIGTERM then save it and stop");
+  cmd->add_option("--checkpoint-every", o->checkpoint_every,
+                  "With --checkpoint: also save between steps once this many seconds have passed (0: after "
+                  "each epoch only)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--resume", o->resume,
+                "Continue from --checkpoint: same arguments, data and --threads give the model an "
+                "uninterrupted run would have, bit for bit");
   cmd->callback([o] { run_train(*o); });
 }
 
