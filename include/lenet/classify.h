@@ -1,0 +1,35 @@
+// Classifying 28×28 digit images with a loaded LeNet-5: class probabilities, the best guess and its
+// confidence, in batches, through the model's own input mapping (32×32 padding, paper's levels).
+#pragma once
+#include <array>
+#include <vector>
+
+#include "lenet/image.h"
+#include "lenet/lenet5.h"
+
+namespace lenet {
+
+struct DigitGuess {
+  int digit = -1;
+  float confidence = 0;  // the probability of `digit`
+  std::array<float, kClasses> probabilities{};
+  float max_logit = 0;
+  std::array<int, 3> top3() const;  // the three most probable classes, best first
+};
+
+// Owns the activations for one batch; not thread-safe (one classifier per thread), the model is shared.
+class DigitClassifier {
+ public:
+  explicit DigitClassifier(const Lenet5& model, int batch = 32);
+  DigitGuess classify(const MnistImage& image);
+  std::vector<DigitGuess> classify(const std::vector<MnistImage>& images);
+  const Lenet5& model() const { return *model_; }
+  // Activations of the most recent batch; sample 0 is the last single image classified.
+  const Activations& activations() const { return acts_; }
+
+ private:
+  const Lenet5* model_;
+  Activations acts_;
+};
+
+}  // namespace lenet
