@@ -465,13 +465,6 @@ void pack_rows_forward(float* wpk, const float* w, const Conv2dShape& s, int ob)
       }
 }
 
-// Dense weights (out_c, in_c, k, k) -> (in_c, k, k, out_c) for conv_maps_forward.
-void pack_maps_forward(float* wt, const float* w, const Conv2dShape& s) {
-  const int taps = s.in_c * s.k * s.k;
-  for (int o = 0; o < s.out_c; ++o)
-    for (int t = 0; t < taps; ++t) wt[std::size_t(t) * s.out_c + o] = w[std::size_t(o) * taps + t];
-}
-
 // Dense weights (out_c, in_c, k, k) -> (out_c, k, k, in_c rounded up to cb, zeros past in_c).
 void pack_input_grad(float* wpd, const float* w, const Conv2dShape& s, int cb) {
   const int kk = s.k * s.k, cpad = (s.in_c + cb - 1) / cb * cb;
@@ -497,7 +490,8 @@ void conv2d_forward(float* out, const float* in, const float* weight, const floa
   simd::dispatch([&]<int W>() LENET_INLINE {
     if (maps_layout_fits<W>(s)) {
       float* wt = ConvScratch::grow(vscratch.packed, std::size_t(ckk) * s.out_c);
-      pack_maps_forward(wt, w, s);
+      // dense weights (out_c, in_c·k·k) -> (in_c·k·k, out_c): the maps of each tap side by side
+      simd::transpose_matrix<W>(wt, s.out_c, w, ckk, s.out_c, ckk);
       float* tmaps = ConvScratch::grow(vscratch.tmaps, std::size_t(ohw) * s.out_c);
       conv_maps_forward<W>(out, in, wt, bias, tmaps, s, n);
     } else {
