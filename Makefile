@@ -8,12 +8,12 @@ MODEL := build/lenet5.bin
 TRAIN_FLAGS := --arch lenet5 --data $(DATA) --out $(MODEL) --log build/train-log.jsonl --seed 1 --threads 2
 
 CMAKE_CONFIGURE := cmake -S . -G Ninja
-FORMAT_DIRS     := include src apps tests bench tools
+FORMAT_DIRS     := include src apps tests bench tools fuzz
 SANITIZER_ENV   := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
                    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
                    LENET_SANITIZER=1
 
-.PHONY: all deps data build train test check-format werror asan ci clean
+.PHONY: all deps data build train test check-format werror asan fuzz ci clean
 # Prerequisites run left to right (deps before build, check-format before werror ...); the parallelism
 # lives inside ninja and ctest.
 .NOTPARALLEL:
@@ -51,7 +51,14 @@ asan: deps data
 	cmake --build build-asan -j$(JOBS)
 	$(SANITIZER_ENV) ctest --test-dir build-asan --output-on-failure --no-tests=error -j$(JOBS)
 
-ci: check-format werror test asan
+# libFuzzer targets (clang, ASan + UBSan) for the file and request readers, FUZZ_SECONDS each (fuzz/run.sh).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	cmake -S fuzz -B build-fuzz -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
+	cmake --build build-fuzz -j$(JOBS)
+	fuzz/run.sh $(FUZZ_SECONDS)
+
+ci: check-format werror test asan fuzz
 
 clean:
-	rm -rf build build-werror build-asan
+	rm -rf build build-werror build-asan build-fuzz

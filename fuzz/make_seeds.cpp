@@ -1,0 +1,145 @@
+// Writes the committed seed corpora under DIR/<target>/ (run by hand: build-fuzz/make_seeds fuzz/corpus):
+// small valid inputs of every kind each reader accepts, and a few near misses, for the fuzzers to mutate.
+#include <zlib.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "lenet/checkpoint.h"
+#include "lenet/lenet5_io.h"
+#include "lenet/model_file.h"
+#include "lenet/trainer.h"
+
+namespace {
+
+using Bytes = std::vector<std::uint8_t>;
+namespace fs = std::filesystem;
+
+void write(const fs::path& path, const Bytes& bytes) {
+  fs::create_directories(path.parent_path());
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  std::printf("%s: %zu bytes\n", path.c_str(), bytes.size());
+}
+
+Bytes read(const fs::path& path) {
+  std::ifstream f(path, std::ios::binary);
+  return Bytes(std::istreambuf_iterator<char>(f), {});
+}
+
+void put_be32(Bytes& out, std::uint32_t v) {
+  for (int shift : {24, 16, 8, 0}) out.push_back(std::uint8_t(v >> shift));
+}
+
+Bytes gzip(const Bytes& raw) {
+  z_stream z{};
+  deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  Bytes out(deflateBound(&z, uLong(raw.size())) + 32);
+  z.next_in = const_cast<Bytef*>(raw.data());
+  z.avail_in = uInt(raw.size());
+  z.next_out = out.data();
+  z.avail_out = uInt(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+// A small "digit": a ring, like a 0, in a rows × cols image.
+Bytes ring(int rows, int cols) {
+  Bytes img(std::size_t(rows) * cols);
+  for (int y = 0; y < rows; ++y)
+    for (int x = 0; x < cols; ++x) {
+      const double dx = (x - cols / 2.0) / (cols / 3.0), dy = (y - rows / 2.0) / (rows / 2.5);
+      const double r = dx * dx + dy * dy;
+      img[std::size_t(y) * cols + x] = r > 0.5 && r < 1.0 ? 255 : 0;
+    }
+  return img;
+}
+
+void idx_seeds(const fs::path& dir) {
+  Bytes labels;
+  put_be32(labels, 0x801);
+  put_be32(labels, 10);
+  for (int i = 0; i < 10; ++i) labels.push_back(std::uint8_t(i));
+  write(dir / "labels-idx1", labels);
+  write(dir / "labels-idx1.gz", gzip(labels));
+  Bytes images;
+  put_be32(images, 0x803);
+  put_be32(images, 2);
+  put_be32(images, 7);
+  put_be32(images, 6);
+  for (int i = 0; i < 2; ++i) {
+    const Bytes r = ring(7, 6);
+    images.insert(images.end(), r.begin(), r.end());
+  }
+  write(dir / "images-idx3", images);
+  write(dir / "images-idx3.gz", gzip(images));
+  Bytes wrong_type = images;  // idx3 of int32: a magic the reader names but refuses
+  wrong_type[2] = 0x0c;
+  write(dir / "images-idx3-int32", wrong_type);
+}
+
+void model_seeds(const fs::path& dir) {
+  using lenet::ModelFile;
+  ModelFile small;  // a valid file that is not a LeNet-5
+  small.arch = "lenet5";
+  small.config = {{"recipe", {{"epochs", 1}, {"lr", 0.5}}}, {"note", "seed"}};
+  small.tensors = {{"C1.bias", {6}, {0, 1, 2, 3, 4, 5}}, {"scalar", {}, {1.5f}}, {"empty", {0, 3}, {}}};
+  write(dir / "small-model", lenet::serialize_model(small));
+
+  // A real LeNet-5 (1998: the smaller of the two), and a checkpoint of it. (Plain SGD keeps the checkpoint
+  // small: the optimiser's tensors are checked like the order, which is there.)
+  lenet::Lenet5 model(lenet::Arch::Lenet5_1998);
+  lenet::Rng rng(1);
+  model.init(rng);
+  const fs::path tmp = fs::temp_directory_path() / "lenet-make-seeds.bin";
+  lenet::save_lenet5(tmp, model, {{"seed", 1}});
+  write(dir / "lenet5-1998", read(tmp));
+
+  lenet::Dataset data;
+  data.count = 4;
+  data.rows = data.cols = 8;
+  for (int i = 0; i < 4; ++i) {
+    const Bytes r = ring(8, 8);
+    data.images.insert(data.images.end(), r.begin(), r.end());
+    data.labels.push_back(std::uint8_t(i));
+  }
+  lenet::TrainConfig cfg;
+  cfg.epochs = 1;
+  cfg.batch = 1;
+  cfg.optimizer.kind = lenet::OptimizerKind::Sgd;
+  cfg.lr = 0.001f;
+  cfg.loss = lenet::LossKind::Map;
+  cfg.threads = 1;
+  std::atomic<bool> stop{false};
+  lenet::TrainCallbacks cb;
+  cb.on_batch = [&](const lenet::BatchProgress& p) { stop = p.done == 2; };
+  lenet::TrainCheckpointing ck;
+  ck.path = tmp;
+  ck.stop = &stop;
+  fs::remove(tmp);
+  try {
+    lenet::train(model, data, nullptr, cfg, cb, ck);
+  } catch (const lenet::TrainingInterrupted&) {
+  }
+  write(dir / "checkpoint-1998-sgd", read(tmp));
+  fs::remove(tmp);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: make_seeds DIR (e.g. fuzz/corpus)\n");
+    return 2;
+  }
+  const fs::path dir = argv[1];
+  idx_seeds(dir / "idx");
+  model_seeds(dir / "model");
+  return 0;
+}

@@ -1,0 +1,60 @@
+// Every committed fuzz input, seeds and crash regressions alike (fuzz/corpus/<target>/ and
+// fuzz/regressions/<target>/), run through its target in every build, the sanitizer one included: a crash the
+// fuzzer once found stays fixed even where clang and libFuzzer are not at hand.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "../fuzz/targets.h"
+#include "helpers/paths.h"
+
+namespace lenet {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Runs every file under fuzz/{corpus,regressions}/<name>/; returns how many there were.
+int replay(const std::string& name, const std::function<void(const std::uint8_t*, std::size_t)>& target) {
+  int files = 0;
+  for (const char* kind : {"corpus", "regressions"}) {
+    const fs::path dir = test::source_path(std::string("fuzz/") + kind + "/" + name);
+    if (!fs::is_directory(dir)) continue;
+    for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
+      if (!e.is_regular_file()) continue;
+      std::ifstream f(e.path(), std::ios::binary);
+      const std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(f), {}};
+      SCOPED_TRACE(e.path().string());
+      EXPECT_NO_THROW(target(bytes.data(), bytes.size()));
+      ++files;
+    }
+  }
+  return files;
+}
+
+TEST(FuzzCorpus, Idx) { EXPECT_GE(replay("idx", fuzz::idx), 5); }
+TEST(FuzzCorpus, Model) { EXPECT_GE(replay("model", fuzz::model), 3); }
+
+// The seeds are what they claim to be: the readers accept them (else the fuzzer starts from nothing).
+TEST(FuzzCorpus, SeedsAreValidInputs) {
+  const auto read = [](const std::string& relative) {
+    std::ifstream f(test::source_path("fuzz/corpus/" + relative), std::ios::binary);
+    return std::vector<std::uint8_t>{std::istreambuf_iterator<char>(f), {}};
+  };
+  const auto labels = inflate_if_gzip(read("idx/labels-idx1.gz"), "labels");
+  EXPECT_EQ(parse_idx1_labels(labels.data(), labels.size(), "labels").size(), 10u);
+  const auto images = read("idx/images-idx3");
+  EXPECT_EQ(parse_idx3_images(images.data(), images.size(), "images").count, 2);
+  const auto model = read("model/lenet5-1998");
+  EXPECT_EQ(lenet5_from_model_file(parse_model(model.data(), model.size(), "m"), "m").model.arch(),
+            Arch::Lenet5_1998);
+  const auto checkpoint = read("model/checkpoint-1998-sgd");
+  EXPECT_EQ(parse_checkpoint(checkpoint.data(), checkpoint.size(), "c").state.order.size(), 4u);
+}
+
+}  // namespace
+}  // namespace lenet
