@@ -207,6 +207,8 @@ struct ConvTiles {
   static constexpr int kMapsGradKY = W == 16 ? 5 : 1;
   // input gradient: CB input maps × RB input rows × NV vectors along the row (rows up to NV·W wide)
   static constexpr int kDinCB = W == 4 ? 3 : 6, kDinRB = W == 16 ? 2 : 1, kDinNV = 16 / W;
+  // flattened input gradient: CB input maps × the 5 kernel columns, one vector each
+  static constexpr int kFlatCB = W == 16 ? 6 : 2;
 };
 constexpr int kVecK = 5;  // the maps and weight-gradient kernels are written for LeNet's 5×5 kernels
 
@@ -442,6 +444,73 @@ LENET_INLINE inline void conv_rows_input_grad(float* d_in, const float* d_out, c
   }
 }
 
+// Input gradient for 5×5 kernels, in two steps. (1) For each kernel column kx, the partial sums
+// P(c, kx; iy, x) = Σ_o Σ_ky w(o, c, ky, kx) · d_out(o, iy − ky, x) over input rows iy and output columns x,
+// with vectors along the flattened (iy, x): in a d_out plane with k − 1 zero rows above and below (`gpad`),
+// row iy − ky of consecutive (iy, x) is one contiguous run, so the lanes are not spent on the k − 1 columns
+// that a row of the input has and a row of d_out lacks. Each vector visits only the ky its rows need.
+// (2) d_in(c, iy, ix) = Σ_kx P(c, kx; iy, ix − kx), five shifted loads masked to 0 ≤ ix − kx < ow.
+// wq: (out_c, k, in_c rounded up to CB, k) with zeros past in_c; part: in_c·k segments of `seg` floats.
+template <int W>
+LENET_INLINE inline void conv_flat_input_grad(float* d_in, const float* d_out, const float* wq, float* gpad,
+                                              float* part, std::size_t seg, const Conv2dShape& s, int n) {
+  using V = simd::Vec<W>;
+  constexpr int CB = ConvTiles<W>::kFlatCB, K = kVecK, e = K - 1;
+  const int oh = s.out_h(), ow = s.out_w(), flat = s.in_h * ow, cpad = (s.in_c + CB - 1) / CB * CB;
+  const std::size_t in_hw = std::size_t(s.in_h) * s.in_w, ohw = std::size_t(oh) * ow;
+  const std::size_t plane = std::size_t(oh + 2 * e) * ow;
+  std::fill(gpad, gpad + s.out_c * plane + W, 0.0f);
+  for (int b = 0; b < n; ++b) {
+    for (int o = 0; o < s.out_c; ++o)
+      std::memcpy(gpad + o * plane + std::size_t(e) * ow, d_out + (std::size_t(b) * s.out_c + o) * ohw,
+                  ohw * sizeof(float));
+    for (int c0 = 0; c0 < s.in_c; c0 += CB) {
+      const int maps = std::min(CB, s.in_c - c0);
+      for (int f0 = 0; f0 < flat; f0 += W) {
+        const int iy_lo = f0 / ow, iy_hi = (std::min(f0 + W, flat) - 1) / ow;
+        const int ky_lo = std::max(0, iy_lo - oh + 1), ky_hi = std::min(e, iy_hi);
+        V acc[CB * K] = {};  // (map j, kx) at j·K + kx
+        for (int o = 0; o < s.out_c; ++o)
+          for (int ky = ky_lo; ky <= ky_hi; ++ky) {
+            const V gv = simd::load<W>(gpad + o * plane + std::size_t(e - ky) * ow + f0);
+            const float* w = wq + ((std::size_t(o) * K + ky) * cpad + c0) * K;
+            for (int j = 0; j < CB; ++j)  // nested, so that each loop is short enough to unroll completely
+              for (int kx = 0; kx < K; ++kx) acc[j * K + kx] += w[j * K + kx] * gv;
+          }
+        for (int j = 0; j < CB; ++j)  // constant bounds keep acc in registers
+          for (int kx = 0; kx < K; ++kx)
+            if (j < maps)
+              simd::store<W>(part + (std::size_t(c0 + j) * K + kx) * seg + W + f0, acc[j * K + kx]);
+      }
+    }
+    float* d_in_b = d_in + b * s.in_c * in_hw;
+    for (int ix0 = 0; ix0 < s.in_w; ix0 += W) {
+      V keep[K];  // 1 where the lane's output column ix − kx exists, else 0
+      for (int kx = 0; kx < K; ++kx)
+        for (int l = 0; l < W; ++l) keep[kx][l] = ix0 + l - kx >= 0 && ix0 + l - kx < ow ? 1.0f : 0.0f;
+      for (int c = 0; c < s.in_c; ++c)
+        for (int iy = 0; iy < s.in_h; ++iy) {
+          V sum = {};
+          for (int kx = 0; kx < K; ++kx)
+            sum += keep[kx] * simd::load<W>(part + (std::size_t(c) * K + kx) * seg + W + iy * ow + ix0 - kx);
+          simd::store_n<W>(d_in_b + c * in_hw + std::size_t(iy) * s.in_w + ix0, sum,
+                           std::min(W, s.in_w - ix0));
+        }
+    }
+  }
+}
+
+// Dense weights (out_c, in_c, k, k) -> (out_c, k, in_c rounded up to cb, k), zeros past in_c.
+void pack_flat_input_grad(float* wq, const float* w, const Conv2dShape& s, int cb) {
+  const int k = s.k, cpad = (s.in_c + cb - 1) / cb * cb;
+  for (int o = 0; o < s.out_c; ++o)
+    for (int ky = 0; ky < k; ++ky)
+      for (int c = 0; c < cpad; ++c)
+        for (int kx = 0; kx < k; ++kx)
+          wq[((std::size_t(o) * k + ky) * cpad + c) * k + kx] =
+              c < s.in_c ? w[((std::size_t(o) * s.in_c + c) * k + ky) * k + kx] : 0.0f;
+}
+
 // Which vectorised kernels apply to a shape at vector width W (the rest takes the im2col + GEMM path).
 template <int W>
 bool maps_layout_fits(const Conv2dShape& s) {
@@ -541,7 +610,17 @@ void conv2d_backward(float* d_in, float* d_weight, float* d_bias, const float* d
         im2col_weight_grad(dw, d_out, in, s, n);
       }
       if (!d_in) return;
-      if (input_grad_fits<W>(s)) {
+      if (s.k == kVecK) {
+        constexpr int CB = ConvTiles<W>::kFlatCB;
+        const std::size_t cpad = std::size_t(s.in_c + CB - 1) / CB * CB;
+        float* wq = ConvScratch::grow(vscratch.packed_d, std::size_t(s.out_c) * kk * cpad);
+        pack_flat_input_grad(wq, w, s, CB);
+        const std::size_t plane = std::size_t(s.out_h() + 2 * (s.k - 1)) * s.out_w();
+        float* gpad = ConvScratch::grow(vscratch.pad, std::size_t(s.out_c) * plane + W);
+        const std::size_t seg = std::size_t(s.in_h) * s.out_w() + 3 * W;
+        float* part = ConvScratch::grow(vscratch.part, std::size_t(s.in_c) * s.k * seg);
+        conv_flat_input_grad<W>(d_in, d_out, wq, gpad, part, seg, s, n);
+      } else if (input_grad_fits<W>(s)) {
         constexpr int CB = ConvTiles<W>::kDinCB;
         const std::size_t cpad = std::size_t(s.in_c + CB - 1) / CB * CB;
         float* wpd = ConvScratch::grow(vscratch.packed_d, std::size_t(s.out_c) * s.k * s.k * cpad);
