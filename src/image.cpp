@@ -11,6 +11,7 @@
 #include <limits>
 #include <memory>
 #include <numeric>
+#include <unordered_map>
 
 // Only the formats we promise, and stb's own dimension guard as a second line behind ours.
 #define STBI_ONLY_PNG
@@ -81,6 +82,51 @@ void check_complete(const std::uint8_t* b, std::size_t size, const std::string& 
   }
 }
 
+// Debian's stb_image (2022-09-08) writes past its Huffman table arrays when a JPEG's DHT segment declares
+// more than 256 codes (found by fuzz/fuzz_image; stb 2.28 checks this). stb resynchronises on markers inside
+// and after scans, so any FF C4 in a file may be taken for a DHT marker: every one is checked, following
+// its tables as stb reads them (past the end of the data stb reads zeros). first_bad memoises, for a table
+// starting at p, how far along its chain of tables the first oversized one lies, so hostile files full of
+// FF C4 are still checked in linear time. A valid JPEG is never refused: its tables hold at most 256 codes.
+void check_jpeg_huffman_tables(const std::uint8_t* b, std::size_t size, const std::string& source) {
+  if (size < 2 || b[0] != 0xFF) return;  // stb reads a JPEG only from a file that starts with a marker
+  constexpr std::uint64_t kNone = std::numeric_limits<std::uint64_t>::max();
+  const auto at = [&](std::size_t i) -> unsigned { return i < size ? b[i] : 0u; };
+  std::unordered_map<std::size_t, std::uint64_t> memo;
+  std::vector<std::pair<std::size_t, std::uint64_t>> path;  // (table start, its length) along a chain
+  const auto first_bad = [&](std::size_t p) {
+    std::uint64_t result = kNone;
+    path.clear();
+    while (p < size) {
+      if (const auto it = memo.find(p); it != memo.end()) {
+        result = it->second;
+        break;
+      }
+      const unsigned q = at(p);
+      if ((q >> 4) > 1 || (q & 15) > 3) break;  // stb stops at an invalid table class or id
+      unsigned n = 0;
+      for (std::size_t k = 1; k <= 16; ++k) n += at(p + k);
+      if (n > 256) {
+        memo[p] = result = 0;
+        break;
+      }
+      path.emplace_back(p, 17 + n);
+      p += 17 + n;
+    }
+    for (auto it = path.rbegin(); it != path.rend(); ++it) {
+      if (result != kNone) result += it->second;
+      memo[it->first] = result;
+    }
+    return path.empty() ? result : memo[path.front().first];
+  };
+  for (std::size_t m = 0; m + 1 < size; ++m) {
+    if (b[m] != 0xFF || b[m + 1] != 0xC4) continue;
+    const long long length = (long long)(at(m + 2) << 8 | at(m + 3)) - 2;  // of the tables
+    if (length > 0 && first_bad(m + 4) < std::uint64_t(length))
+      fail(source, "corrupt JPEG: a Huffman table (DHT) declares more than 256 codes");
+  }
+}
+
 // Composites grey+alpha over paper: white paper under dark ink, black under light ink, judged from the
 // opaque pixels, so a digit drawn on a transparent canvas reads either way.
 std::vector<std::uint8_t> composite_over_paper(const std::uint8_t* ga, std::size_t count) {
@@ -105,6 +151,7 @@ GreyImage decode_grey_image(const std::uint8_t* bytes, std::size_t size, const s
   if (size > kMaxImageFileBytes)
     fail(source,
          "file too large: " + std::to_string(size) + " bytes, limit " + std::to_string(kMaxImageFileBytes));
+  check_jpeg_huffman_tables(bytes, size, source);
   int w = 0, h = 0, comp = 0;
   if (!stbi_info_from_memory(bytes, int(size), &w, &h, &comp)) {
     const char* why = stbi_failure_reason();
