@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "lenet/checkpoint.h"
+#include "lenet/image.h"
 #include "lenet/lenet5_io.h"
 #include "lenet/model_file.h"
 #include "lenet/trainer.h"
@@ -131,6 +132,34 @@ void model_seeds(const fs::path& dir) {
   fs::remove(tmp);
 }
 
+// Dark ink on light paper in every format the decoder reads, a colour picture with transparency, and a
+// row of three digits for the reader.
+void image_seeds(const fs::path& dir) {
+  fs::create_directories(dir);
+  constexpr int kSide = 24;
+  Bytes grey = ring(kSide, kSide);
+  for (std::uint8_t& p : grey) p = std::uint8_t(255 - p);
+  for (const char* ext : {"png", "jpg", "bmp", "pgm"}) {
+    const fs::path path = dir / (std::string("digit.") + ext);
+    lenet::save_image(path, grey.data(), kSide, kSide, 1, 75);
+    std::printf("%s: %ju bytes\n", path.c_str(), std::uintmax_t(fs::file_size(path)));
+  }
+  Bytes rgba;  // blue ink on a transparent background
+  for (const std::uint8_t p : ring(kSide, kSide)) rgba.insert(rgba.end(), {20, 40, 200, p});
+  lenet::save_image(dir / "digit-rgba.png", rgba.data(), kSide, kSide, 4);
+  Bytes rgb;
+  for (const std::uint8_t p : grey)
+    rgb.insert(rgb.end(), {p, std::uint8_t(p * 9 / 10), std::uint8_t(p * 8 / 10)});
+  lenet::save_image(dir / "digit.ppm", rgb.data(), kSide, kSide, 3);
+  constexpr int kRowWidth = 3 * kSide + 8;
+  Bytes row(std::size_t(kRowWidth) * kSide, 255);
+  for (int d = 0; d < 3; ++d)
+    for (int y = 0; y < kSide; ++y)
+      for (int x = 0; x < kSide; ++x)
+        row[std::size_t(y) * kRowWidth + 4 + d * kSide + x] = grey[std::size_t(y) * kSide + x];
+  lenet::save_image(dir / "number.png", row.data(), kRowWidth, kSide, 1);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -141,5 +170,6 @@ int main(int argc, char** argv) {
   const fs::path dir = argv[1];
   idx_seeds(dir / "idx");
   model_seeds(dir / "model");
+  image_seeds(dir / "image");
   return 0;
 }

@@ -9,9 +9,12 @@
 #include <vector>
 
 #include "lenet/checkpoint.h"
+#include "lenet/classify.h"
 #include "lenet/idx.h"
+#include "lenet/image.h"
 #include "lenet/lenet5_io.h"
 #include "lenet/model_file.h"
+#include "lenet/segment.h"
 
 // Each target catches only the error type its reader promises (DataError, ModelFileError, ...): anything
 // else escaping, like a crash or a sanitizer report, is a bug the fuzzer reports.
@@ -63,6 +66,36 @@ inline void model(const std::uint8_t* data, std::size_t size) {
   std::uint32_t crc = std::uint32_t(crc32(crc32(0L, Z_NULL, 0), fixed.data(), uInt(payload_end)));
   for (int i = 0; i < 4; ++i) fixed[payload_end + std::size_t(i)] = std::uint8_t(crc >> (8 * i));
   if (std::memcmp(fixed.data() + payload_end, data + payload_end, 4) != 0) model_file(fixed.data(), size);
+}
+
+// The bytes as a picture sent to `lenet predict`/`read` or the server: decoded, preprocessed as one digit,
+// and read as a row of digits (by a fixed random network: the cuts it chooses among still vary).
+inline void image(const std::uint8_t* data, std::size_t size) {
+  // Pictures are decoded up to the library's limits (40 Mpixel), but preprocessed only up to 1/4 Mpixel
+  // here: larger ones take the same paths, more slowly than a fuzzer can afford.
+  constexpr long long kMaxFuzzPixels = 1 << 18;
+  GreyImage picture;
+  try {
+    picture = decode_grey_image(data, size, "fuzz-input");
+  } catch (const ImageError&) {
+    return;
+  }
+  if (static_cast<long long>(picture.width) * picture.height > kMaxFuzzPixels) return;
+  try {
+    preprocess_digit(picture);
+  } catch (const ImageError&) {
+  }
+  static const Lenet5 model = [] {
+    Lenet5 m(Arch::Lenet5);
+    Rng rng(1);
+    m.init(rng);
+    return m;
+  }();
+  static DigitClassifier classifier(model);
+  try {
+    read_number(classifier, picture);
+  } catch (const ImageError&) {
+  }
 }
 
 }  // namespace lenet::fuzz
