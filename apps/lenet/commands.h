@@ -9,6 +9,7 @@ void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 
 // Thrown by commands to leave with a message and a non-zero status.
 struct CommandError : std::runtime_error {

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   lenet::app::add_eval_command(app);
   lenet::app::add_info_command(app);
   lenet::app::add_bench_command(app);
+  lenet::app::add_serve_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,123 @@
+// `lenet serve`: the web demo (draw a digit, watch LeNet-5 read it) and its JSON API, on one port until
+// Ctrl-C; one log line per request on stderr.
+#include <pthread.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <string>
+
+#include "commands.h"
+#include "lenet/lenet5_io.h"
+#include "lenet/server.h"
+#include "web_files.h"
+
+namespace lenet::app {
+
+namespace {
+
+struct ServeOptions {
+  std::string model = "models/lenet5.bin";
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  int threads = 8;
+  std::size_t max_body = 10u << 20;
+  std::string web_dir;
+};
+
+std::string content_type_of(const std::string& name) {
+  const std::string ext = name.substr(name.find_last_of('.') + 1);
+  if (ext == "html") return "text/html; charset=utf-8";
+  if (ext == "js") return "text/javascript; charset=utf-8";
+  if (ext == "css") return "text/css; charset=utf-8";
+  if (ext == "svg") return "image/svg+xml";
+  if (ext == "png") return "image/png";
+  if (ext == "ico") return "image/x-icon";
+  return "application/octet-stream";
+}
+
+std::vector<StaticFile> page_files() {
+  std::vector<StaticFile> files;
+  for (const EmbeddedFile& f : web_files()) {
+    const std::string body(reinterpret_cast<const char*>(f.data), f.size);
+    files.push_back({"/" + std::string(f.name), content_type_of(f.name), body});
+    if (std::string(f.name) == "index.html") files.push_back({"/", content_type_of(f.name), body});
+  }
+  return files;
+}
+
+// "2024-05-01 12:00:00.123"
+std::string timestamp() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const int ms =
+      int(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+  return buf;
+}
+
+void run_serve(const ServeOptions& o) {
+  const LoadedModel loaded = load_lenet5(o.model);
+  ServerOptions so;
+  so.host = o.host;
+  so.port = o.port;
+  so.threads = o.threads;
+  so.max_body_bytes = o.max_body;
+  so.files = page_files();
+  so.web_dir = o.web_dir;
+  so.model_name = o.model;
+  so.log = [](const std::string& line) {
+    std::fprintf(stderr, "%s %s\n", timestamp().c_str(), line.c_str());
+  };
+
+  // Ctrl-C and SIGTERM are taken by sigwait below, so they must be blocked before any server thread
+  // exists (threads inherit the mask) and the server can be stopped from an ordinary thread.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  DigitServer server(loaded, so);
+  server.start();
+  const std::string host = o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host;
+  std::fprintf(stderr, "lenet serve: listening on http://%s:%d/ (model %s, %s, %d threads); Ctrl-C stops\n",
+               host.c_str(), server.port(), o.model.c_str(),
+               std::string(arch_name(loaded.model.arch())).c_str(), o.threads);
+  if (o.host != "127.0.0.1" && o.host != "localhost" && o.host != "::1")
+    std::fprintf(stderr, "lenet serve: note: %s is not loopback; anyone who can reach it can use the demo\n",
+                 o.host.c_str());
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  std::fprintf(stderr, "lenet serve: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
+  server.stop();
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app) {
+  auto o = std::make_shared<ServeOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "serve", "Serve the web demo (draw a digit, watch LeNet-5 read it) and its JSON API");
+  cmd->add_option("--model", o->model, "Model file written by lenet train")->capture_default_str();
+  cmd->add_option("--host", o->host, "Address to listen on (127.0.0.1: this machine only)")
+      ->capture_default_str();
+  cmd->add_option("--port", o->port, "Port (0: any free port, printed at start)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--threads", o->threads, "Connections served at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  cmd->add_option("--max-body", o->max_body, "Largest request body in bytes (larger: 413)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t(1024), std::size_t(1) << 30));
+  cmd->add_option("--web", o->web_dir, "Serve the page from this directory instead of the built-in copy");
+  cmd->callback([o] { run_serve(*o); });
+}
+
+}  // namespace lenet::app
