@@ -313,7 +313,7 @@ template <int W>
 LENET_INLINE inline void conv_rows_weight_grad(float* d_w, const float* d_out, const float* in, float* part,
                                                const Conv2dShape& s, int n) {
   using V = simd::Vec<W>;
-  constexpr int OB = ConvTiles<W>::kGradOB, K = kVecK;
+  constexpr int OB = ConvTiles<W>::kGradOB, K = kVecK, NV = ConvTiles<W>::kRowsNV;
   const int oh = s.out_h(), ow = s.out_w();
   const std::size_t in_size = std::size_t(s.in_c) * s.in_h * s.in_w, ohw = std::size_t(oh) * ow;
   const std::size_t taps = std::size_t(s.out_c) * s.in_c * K * K;
@@ -328,16 +328,19 @@ LENET_INLINE inline void conv_rows_weight_grad(float* d_w, const float* d_out, c
         for (int ky = 0; ky < K; ++ky) {
           V acc[OB * K] = {};  // (map j, tap kx) at j·K + kx
           const float* plane = in + b * in_size + (std::size_t(c) * s.in_h + ky) * s.in_w;
-          for (int y = 0; y < oh; ++y) {
-            const float* row = plane + std::size_t(y) * s.in_w;
-            const std::size_t gy = std::size_t(y) * ow;
-            for (int x0 = 0; x0 < ow; x0 += W) {
-              const int lanes = std::min(W, ow - x0);
-              V gv[OB];
-              for (int j = 0; j < OB; ++j) gv[j] = simd::load_n<W>(g[j] + gy + x0, lanes);
-              for (int kx = 0; kx < K; ++kx) {
-                const V iv = simd::load_n<W>(row + x0 + kx, lanes);
-                for (int j = 0; j < OB; ++j) acc[j * K + kx] += gv[j] * iv;
+          for (int x0 = 0; x0 < ow; x0 += NV * W) {  // one chunk for rows up to NV·W wide
+            int lanes[NV];
+            for (int v = 0; v < NV; ++v) lanes[v] = std::clamp(ow - x0 - v * W, 0, W);
+            for (int y = 0; y < oh; ++y) {
+              const float* row = plane + std::size_t(y) * s.in_w + x0;
+              const std::size_t gy = std::size_t(y) * ow + x0;
+              for (int v = 0; v < NV; ++v) {
+                V gv[OB];
+                for (int j = 0; j < OB; ++j) gv[j] = simd::load_n<W>(g[j] + gy + v * W, lanes[v]);
+                for (int kx = 0; kx < K; ++kx) {
+                  const V iv = simd::load_n<W>(row + v * W + kx, lanes[v]);
+                  for (int j = 0; j < OB; ++j) acc[j * K + kx] += gv[j] * iv;
+                }
               }
             }
           }
