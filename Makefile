@@ -9,6 +9,9 @@ TRAIN_FLAGS := --arch lenet5 --data $(DATA) --out $(MODEL) --log build/train-log
 
 CMAKE_CONFIGURE := cmake -S . -G Ninja
 FORMAT_DIRS     := include src apps tests bench tools fuzz
+# The browser test of `lenet serve`: playwright-core from npm drives Debian's chromium (install_deps.sh).
+E2E             := tests/e2e
+E2E_MODULES     := $(E2E)/node_modules/.package-lock.json
 SANITIZER_ENV   := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
                    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
                    LENET_SANITIZER=1
@@ -35,8 +38,17 @@ train: deps data build
 	./build/lenet eval --model $(MODEL) --data $(DATA)
 
 # --no-tests=error: a test directory that registers nothing must fail, not pass silently.
-test: deps data build
+test: deps data build $(E2E_MODULES)
 	ctest --test-dir build --output-on-failure --no-tests=error -j$(JOBS)
+	node $(E2E)/draw_digits.test.mjs
+
+e2e: deps build $(E2E_MODULES)
+	node $(E2E)/draw_digits.test.mjs
+
+# npm ci writes node_modules/.package-lock.json, so this runs again only when the lock file changes.
+$(E2E_MODULES): $(E2E)/package-lock.json
+	cd $(E2E) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+	touch $@
 
 check-format: deps
 	git ls-files -z $(foreach d,$(FORMAT_DIRS),'$(d)/*.h' '$(d)/*.cpp') \
