@@ -13,13 +13,13 @@
 #include <numeric>
 #include <unordered_map>
 
-// Only the formats we promise, and stb's own dimension guard as a second line behind ours.
+// Only the formats we promise. stb's own dimension guard stays at its default (2^24) so that stbi_info
+// reports an oversized header's dimensions and our check below names them.
 #define STBI_ONLY_PNG
 #define STBI_ONLY_JPEG
 #define STBI_ONLY_BMP
 #define STBI_ONLY_PNM
 #define STBI_NO_STDIO
-#define STBI_MAX_DIMENSIONS 8192
 #define STB_IMAGE_IMPLEMENTATION
 #include <stb_image.h>
 #define STBI_WRITE_NO_STDIO
@@ -27,8 +27,6 @@
 #include <stb_image_write.h>
 
 namespace lenet {
-
-static_assert(STBI_MAX_DIMENSIONS == kMaxImageSide);
 
 namespace {
 
@@ -73,6 +71,15 @@ void check_complete(const std::uint8_t* b, std::size_t size, const std::string& 
     if (declared > size)
       fail(source, "truncated BMP file: header declares " + std::to_string(declared) + " bytes, found " +
                        std::to_string(size));
+  } else if (starts_with(b, size, "\x89PNG\r\n\x1a\n")) {
+    // A complete PNG ends with its IEND chunk (stb stops at the end of the image data and would accept
+    // a file cut inside it, with the missing rows left blank).
+    static const std::uint8_t kIend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+    const std::size_t from = size > 4096 ? size - 4096 : 0;
+    bool found = false;
+    for (std::size_t k = size - std::min<std::size_t>(size, 12); k >= from + 1 && !found; --k)
+      found = std::memcmp(b + k, kIend, 12) == 0;
+    if (!found) fail(source, "truncated PNG file: no IEND chunk at the end");
   } else if (size >= 2 && b[0] == 0xFF && b[1] == 0xD8) {
     // A complete JPEG ends with the end-of-image marker FF D9 (possibly followed by padding).
     const std::size_t from = size > 4096 ? size - 4096 : 2;
@@ -154,6 +161,17 @@ GreyImage decode_grey_image(const std::uint8_t* bytes, std::size_t size, const s
   check_jpeg_huffman_tables(bytes, size, source);
   int w = 0, h = 0, comp = 0;
   if (!stbi_info_from_memory(bytes, int(size), &w, &h, &comp)) {
+    // stb refuses a PNG whose pixels would exceed 2 GB without saying how large it claimed to be.
+    if (starts_with(bytes, size, "\x89PNG\r\n\x1a\n") && size >= 24) {
+      const auto be32 = [&](std::size_t at) {
+        return std::uint32_t(bytes[at]) << 24 | std::uint32_t(bytes[at + 1]) << 16 |
+               std::uint32_t(bytes[at + 2]) << 8 | std::uint32_t(bytes[at + 3]);
+      };
+      const std::uint32_t pw = be32(16), ph = be32(20);
+      if (pw > std::uint32_t(kMaxImageSide) || ph > std::uint32_t(kMaxImageSide))
+        fail(source, "image too large: " + std::to_string(pw) + "x" + std::to_string(ph) + ", limit " +
+                         std::to_string(kMaxImageSide) + " px a side");
+    }
     const char* why = stbi_failure_reason();
     fail(source,
          std::string("not a PNG, JPEG, BMP or PGM/PPM image") + (why ? std::string(" (") + why + ")" : ""));
@@ -394,9 +412,9 @@ InkMap extract_ink(const GreyImage& image) {
   map.width = w;
   map.height = h;
 
-  // The paper's lighting, fitted on up to ~40k sample pixels; each refit leaves out the pixels far from
+  // The paper's lighting, fitted on up to ~10k sample pixels; each refit leaves out the pixels far from
   // the last fit (ink, either polarity), so the ink — a minority — does not pull the surface.
-  const int step = std::max(1, int(std::sqrt(double(w) * h / 40000.0)));
+  const int step = std::max(1, int(std::sqrt(double(w) * h / 10000.0)));
   auto coord = [](int i, int n) { return n > 1 ? 2.0f * i / (n - 1) - 1.0f : 0.0f; };
   std::vector<float> su, sv, sg;
   for (int y = 0; y < h; y += step)
@@ -423,13 +441,19 @@ InkMap extract_ink(const GreyImage& image) {
   // Residual grey level of every pixel, and which tail the ink is in: the side with more mass beyond 3σ.
   std::vector<float> r(grey.size());
   double dark = 0, bright = 0;
-  for (int y = 0; y < h; ++y)
+  for (int y = 0; y < h; ++y) {
+    // Along a row the surface is a quadratic in u: a0 + a1 u + a2 u².
+    const double v = coord(y, h);
+    const auto& c = paper.c;
+    const double a0 = c[0] + c[2] * v + c[5] * v * v, a1 = c[1] + c[4] * v, a2 = c[3];
     for (int x = 0; x < w; ++x) {
       const std::size_t i = std::size_t(y) * w + x;
-      r[i] = grey[i] - float(paper.at(coord(x, w), coord(y, h)));
+      const double u = coord(x, w);
+      r[i] = grey[i] - float(a0 + (a1 + a2 * u) * u);
       dark += std::max(0.0f, -r[i] - 3 * sigma);
       bright += std::max(0.0f, r[i] - 3 * sigma);
     }
+  }
   map.dark_ink = dark >= bright;
   float top = 0;
   for (float& x : r) {
