@@ -251,5 +251,73 @@ TEST_F(AtEveryLevel, MaxPoolMatchesTheDefinitionIncludingTies) {
   }
 }
 
+// ---- trainable subsampling (the 1998 S2, S4) ----
+
+// The defining loops (subsample.h keeps only the fast kernels), summed in double.
+void reference_subsample(std::vector<float>& out, std::vector<float>* d_in, std::vector<float>& d_coef,
+                         std::vector<float>& d_bias, const std::vector<float>& in,
+                         const std::vector<float>& coef, const std::vector<float>& bias,
+                         const std::vector<float>& d_out, const PoolShape& s, int n) {
+  const int oh = s.out_h(), ow = s.out_w();
+  if (d_in) std::fill(d_in->begin(), d_in->end(), 0.0f);
+  for (int b = 0; b < n; ++b)
+    for (int c = 0; c < s.c; ++c) {
+      const std::size_t ip = (std::size_t(b) * s.c + c) * s.in_h * s.in_w,
+                        op = (std::size_t(b) * s.c + c) * oh * ow;
+      double gc = 0, gb = 0;
+      for (int y = 0; y < oh; ++y)
+        for (int x = 0; x < ow; ++x) {
+          const std::size_t at = ip + std::size_t(2 * y) * s.in_w + 2 * x;
+          const double sum = double(in[at]) + in[at + 1] + in[at + s.in_w] + in[at + s.in_w + 1];
+          const float g = d_out[op + y * ow + x];
+          out[op + y * ow + x] = float(coef[c] * sum + bias[c]);
+          gc += g * sum;
+          gb += g;
+          if (d_in)
+            for (std::size_t k : {at, at + 1, at + s.in_w, at + s.in_w + 1}) (*d_in)[k] = g * coef[c];
+        }
+      d_coef[c] += float(gc);
+      d_bias[c] += float(gb);
+    }
+}
+
+TEST_F(AtEveryLevel, SubsampleMatchesTheDefinition) {
+  const PoolShape shapes[] = {{6, 28, 28}, {16, 10, 10}, {3, 7, 9}, {2, 2, 2}, {1, 5, 70}, {4, 40, 34}};
+  Worst worst;
+  for (simd::Level level : levels()) {
+    simd::set_level(level);
+    Rng rng(9);
+    for (const PoolShape& s : shapes)
+      for (int n : {1, 3}) {
+        const std::size_t in_size = std::size_t(n) * s.c * s.in_h * s.in_w;
+        const std::size_t out_size = std::size_t(n) * s.c * s.out_h() * s.out_w();
+        const auto in = random_vector(in_size, rng), d_out = random_vector(out_size, rng);
+        const auto coef = random_vector(std::size_t(s.c), rng), bias = random_vector(std::size_t(s.c), rng);
+        const auto d_coef0 = random_vector(std::size_t(s.c), rng),
+                   d_bias0 = random_vector(std::size_t(s.c), rng);
+        std::vector<float> out(out_size), out_ref(out_size),
+            d_in(in_size, std::numeric_limits<float>::quiet_NaN());
+        std::vector<float> d_in_ref(in_size), d_coef = d_coef0, d_bias = d_bias0, d_coef_ref = d_coef0,
+                                              d_bias_ref = d_bias0;
+        subsample_forward(out.data(), in.data(), coef.data(), bias.data(), s, n);
+        subsample_backward(d_in.data(), d_coef.data(), d_bias.data(), d_out.data(), in.data(), coef.data(), s,
+                           n);
+        reference_subsample(out_ref, &d_in_ref, d_coef_ref, d_bias_ref, in, coef, bias, d_out, s, n);
+        const std::string name = level_tag(level) + std::to_string(n) + "x" + std::to_string(s.c) + "@" +
+                                 std::to_string(s.in_h) + "x" + std::to_string(s.in_w);
+        worst.add(relative_difference(out, out_ref), name + " out");
+        worst.add(relative_difference(d_in, d_in_ref), name + " d_in");
+        worst.add(relative_difference(d_coef, d_coef_ref), name + " d_coef");
+        worst.add(relative_difference(d_bias, d_bias_ref), name + " d_bias");
+        std::vector<float> d_coef2 = d_coef0,
+                           d_bias2 = d_bias0;  // without d_in, the same parameter gradients
+        subsample_backward(nullptr, d_coef2.data(), d_bias2.data(), d_out.data(), in.data(), coef.data(), s,
+                           n);
+        worst.add(relative_difference(d_coef2, d_coef_ref), name + " d_coef without d_in");
+      }
+  }
+  worst.print("subsample");
+}
+
 }  // namespace
 }  // namespace lenet
