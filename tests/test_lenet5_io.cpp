@@ -113,7 +113,8 @@ TEST(Lenet5Io, TheShippedModelLoads) {
   const EvalResult r = evaluate(loaded.model, load_split(test::mnist_dir(), Split::Test));
   std::printf("shipped model: MNIST test accuracy %.4f\n", r.accuracy);
   EXPECT_GE(r.accuracy, 0.99);
-  EXPECT_DOUBLE_EQ(r.accuracy, loaded.config["test_accuracy"].get<double>());
+  // Faster kernels may round differently from those that trained it: a few images may flip, no more.
+  EXPECT_NEAR(r.accuracy, loaded.config["test_accuracy"].get<double>(), 0.0005);
 }
 
 }  // namespace
