@@ -160,6 +160,41 @@ void image_seeds(const fs::path& dir) {
   lenet::save_image(dir / "number.png", row.data(), kRowWidth, kSide, 1);
 }
 
+// Requests a client of `lenet serve` sends, one per file, some pipelined, one chunked, one oversized.
+void http_seeds(const fs::path& dir, const fs::path& image_dir) {
+  const auto text = [](const std::string& s) { return Bytes(s.begin(), s.end()); };
+  const auto post = [&](const std::string& target, const std::string& type, const Bytes& body) {
+    Bytes r = text("POST " + target + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: " + type +
+                   "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n");
+    r.insert(r.end(), body.begin(), body.end());
+    return r;
+  };
+  write(dir / "get-healthz", text("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+  write(dir / "get-model-and-page",
+        text("GET /api/model HTTP/1.1\r\nHost: localhost\r\n\r\nGET / HTTP/1.1\r\nHost: localhost\r\n"
+             "Connection: close\r\n\r\n"));
+  std::string pixels = "{\"pixels\": [";
+  const Bytes digit = ring(28, 28);
+  for (std::size_t i = 0; i < digit.size(); ++i) pixels += (i ? "," : "") + std::to_string(digit[i]);
+  pixels += "], \"maps\": true}";
+  write(dir / "predict-json", post("/api/predict", "application/json", text(pixels)));
+  write(dir / "predict-png", post("/api/predict?maps=1", "image/png", read(image_dir / "digit.png")));
+  write(dir / "read-png", post("/api/read?reject=0.5", "image/png", read(image_dir / "number.png")));
+  const Bytes jpeg = read(image_dir / "digit.jpg");
+  char size_hex[16];
+  std::snprintf(size_hex, sizeof size_hex, "%zx", jpeg.size());
+  Bytes chunked =
+      text(std::string("POST /api/predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: image/jpeg\r\n"
+                       "Transfer-Encoding: chunked\r\n\r\n") +
+           size_hex + "\r\n");
+  chunked.insert(chunked.end(), jpeg.begin(), jpeg.end());
+  const Bytes end = text("\r\n0\r\n\r\n");
+  chunked.insert(chunked.end(), end.begin(), end.end());
+  write(dir / "predict-chunked-jpeg", chunked);
+  write(dir / "oversized", text("POST /api/predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: image/png\r\n"
+                                "Content-Length: 99999999999\r\n\r\n\x89PNG"));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -171,5 +206,6 @@ int main(int argc, char** argv) {
   idx_seeds(dir / "idx");
   model_seeds(dir / "model");
   image_seeds(dir / "image");
+  http_seeds(dir / "http", dir / "image");
   return 0;
 }

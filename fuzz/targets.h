@@ -1,6 +1,10 @@
 // What each fuzz target does with one input, shared by the libFuzzer programs (fuzz/fuzz_<name>.cpp) and by
 // tests/test_fuzz_corpus.cpp, which replays every committed seed and regression input in every test build.
 #pragma once
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cstddef>
@@ -15,6 +19,7 @@
 #include "lenet/lenet5_io.h"
 #include "lenet/model_file.h"
 #include "lenet/segment.h"
+#include "lenet/server.h"
 
 // Each target catches only the error type its reader promises (DataError, ModelFileError, ...): anything
 // else escaping, like a crash or a sanitizer report, is a bug the fuzzer reports.
@@ -68,6 +73,17 @@ inline void model(const std::uint8_t* data, std::size_t size) {
   if (std::memcmp(fixed.data() + payload_end, data + payload_end, 4) != 0) model_file(fixed.data(), size);
 }
 
+// A fixed random LeNet-5: the readers' paths do not depend on the weights being any good.
+inline const LoadedModel& random_model() {
+  static const LoadedModel loaded = [] {
+    LoadedModel l{Lenet5(Arch::Lenet5), nlohmann::json::object()};
+    Rng rng(1);
+    l.model.init(rng);
+    return l;
+  }();
+  return loaded;
+}
+
 // The bytes as a picture sent to `lenet predict`/`read` or the server: decoded, preprocessed as one digit,
 // and read as a row of digits (by a fixed random network: the cuts it chooses among still vary).
 inline void image(const std::uint8_t* data, std::size_t size) {
@@ -85,17 +101,50 @@ inline void image(const std::uint8_t* data, std::size_t size) {
     preprocess_digit(picture);
   } catch (const ImageError&) {
   }
-  static const Lenet5 model = [] {
-    Lenet5 m(Arch::Lenet5);
-    Rng rng(1);
-    m.init(rng);
-    return m;
-  }();
-  static DigitClassifier classifier(model);
+  static DigitClassifier classifier(random_model().model);
   try {
     read_number(classifier, picture);
   } catch (const ImageError&) {
   }
+}
+
+// The bytes as what a client sends `lenet serve` over one connection: requests, several, or garbage. The
+// server (pictures limited to 1/4 Mpixel, as above) listens on a loopback port for the whole session; the
+// client sends everything, closes its side and reads the answers until the server closes.
+inline void http(const std::uint8_t* data, std::size_t size) {
+  static DigitServer* server = [] {
+    ServerOptions o;
+    o.port = 0;
+    o.threads = 4;
+    o.max_body_bytes = 1 << 20;
+    o.max_image_pixels = 1 << 18;
+    o.files = {{"/", "text/html", "<!doctype html><title>lenet</title>"}};
+    auto* s = new DigitServer(random_model(), o);  // never deleted: it serves until the process ends
+    s->start();
+    return s;
+  }();
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return;
+  const timeval timeout{10,
+                        0};  // a server that answers nothing in 10 s is hung: libFuzzer's -timeout says so
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(std::uint16_t(server->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
+    for (std::size_t sent = 0; sent < size;) {
+      const ssize_t n = ::send(fd, data + sent, size - sent, MSG_NOSIGNAL);
+      if (n <= 0) break;  // the server may close early, e.g. after a 413
+      sent += std::size_t(n);
+    }
+    ::shutdown(fd, SHUT_WR);
+    char answer[4096];
+    while (::recv(fd, answer, sizeof answer, 0) > 0) {
+    }
+  }
+  ::close(fd);
 }
 
 }  // namespace lenet::fuzz

@@ -134,6 +134,64 @@ void check_jpeg_huffman_tables(const std::uint8_t* b, std::size_t size, const st
   }
 }
 
+// stb_image 2022-09-08 misreads two kinds of PNM header (both found by fuzz/fuzz_image):
+// - it reads the numbers into an int without a bound (signed overflow, undefined behaviour): each of width,
+//   height and maxval is read here as stb reads it, and one above 99,999,999 refused; no valid header comes
+//   near (sides are at most 8192, maxval at most 65535);
+// - a 16-bit PPM (P6, maxval > 255) read as grey goes through its 8-bit colour conversion, and the 16-to-8
+//   bit step after it then reads past the converted buffer; such files are refused (16-bit PGM is fine).
+void check_pnm_header(const std::uint8_t* b, std::size_t size, const std::string& source) {
+  if (size < 2 || b[0] != 'P' || (b[1] != '5' && b[1] != '6')) return;
+  const auto space = [](std::uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+  std::size_t i = 2;
+  long long value = 0;
+  for (int field = 0; field < 3; ++field) {
+    for (;;) {
+      while (i < size && space(b[i])) ++i;
+      if (i >= size || b[i] != '#') break;
+      while (i < size && b[i] != '\n' && b[i] != '\r') ++i;
+    }
+    value = 0;
+    for (; i < size && b[i] >= '0' && b[i] <= '9'; ++i) {
+      value = value * 10 + (b[i] - '0');
+      if (value > 99'999'999) fail(source, "malformed PNM header: a number of more than 8 digits");
+    }
+  }
+  if (b[1] == '6' && value > 255)
+    fail(source, "unsupported PPM: 16 bits per channel (maxval " + std::to_string(value) +
+                     "); save it with 8 bits, or as PNG");
+}
+
+// stb_image 2022-09-08 copies an empty IDAT chunk that comes before any image data into a null buffer
+// (memcpy(NULL, p, 0): undefined behaviour, found by fuzz/fuzz_http). Encoders do not write such chunks;
+// the chunks are walked as stb walks them (length, type, data, CRC) and such a file refused.
+void check_png_chunks(const std::uint8_t* b, std::size_t size, const std::string& source) {
+  if (!starts_with(b, size, "\x89PNG\r\n\x1a\n")) return;
+  const auto be32 = [&](std::size_t at) {
+    return std::uint32_t(b[at]) << 24 | std::uint32_t(b[at + 1]) << 16 | std::uint32_t(b[at + 2]) << 8 |
+           std::uint32_t(b[at + 3]);
+  };
+  for (std::size_t at = 8; at + 8 <= size;) {
+    const std::uint32_t length = be32(at);
+    if (std::memcmp(b + at + 4, "IDAT", 4) == 0) {
+      if (length > 0) return;  // image data begins: later empty chunks are harmless
+      fail(source, "unsupported PNG: an empty IDAT chunk before the image data");
+    }
+    if (length > size) return;  // stb stops here too
+    at += 12 + std::size_t(length);
+  }
+}
+
+}  // namespace
+
+void check_untrusted_image(const std::uint8_t* bytes, std::size_t size, const std::string& source) {
+  check_jpeg_huffman_tables(bytes, size, source);
+  check_pnm_header(bytes, size, source);
+  check_png_chunks(bytes, size, source);
+}
+
+namespace {
+
 // Composites grey+alpha over paper: white paper under dark ink, black under light ink, judged from the
 // opaque pixels, so a digit drawn on a transparent canvas reads either way.
 std::vector<std::uint8_t> composite_over_paper(const std::uint8_t* ga, std::size_t count) {
@@ -158,7 +216,7 @@ GreyImage decode_grey_image(const std::uint8_t* bytes, std::size_t size, const s
   if (size > kMaxImageFileBytes)
     fail(source,
          "file too large: " + std::to_string(size) + " bytes, limit " + std::to_string(kMaxImageFileBytes));
-  check_jpeg_huffman_tables(bytes, size, source);
+  check_untrusted_image(bytes, size, source);
   int w = 0, h = 0, comp = 0;
   if (!stbi_info_from_memory(bytes, int(size), &w, &h, &comp)) {
     // stb refuses a PNG whose pixels would exceed 2 GB without saying how large it claimed to be.

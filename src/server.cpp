@@ -38,7 +38,11 @@ struct HttpError : std::runtime_error {
 
 void send_error(httplib::Response& res, int status, const std::string& message) {
   res.status = status;
-  res.set_content(nlohmann::json{{"error", message}, {"status", status}}.dump(), "application/json");
+  // Messages may quote the request (e.g. its path), which need not be UTF-8: such bytes become U+FFFD
+  // instead of an exception that would end the process (found by fuzz/fuzz_http).
+  res.set_content(nlohmann::json{{"error", message}, {"status", status}}.dump(
+                      -1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  "application/json");
 }
 
 // "Image/PNG; charset=x" -> "image/png"
@@ -115,6 +119,7 @@ GreyImage decode_upload(const std::string& body, long long max_pixels) {
   if (body.empty()) throw HttpError(400, "empty body: expected an image file (PNG, JPEG, BMP, PGM/PPM)");
   const auto* bytes = reinterpret_cast<const std::uint8_t*>(body.data());
   const int size = int(std::min<std::size_t>(body.size(), std::size_t(kMaxImageFileBytes)));
+  check_untrusted_image(bytes, body.size(), "uploaded image");  // before stb reads anything
   int w = 0, h = 0, comp = 0;
   // A side over kMaxImageSide makes stb give up on the header altogether; decode_grey_image then refuses
   // the file as unreadable (422).

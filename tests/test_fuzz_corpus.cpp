@@ -39,19 +39,33 @@ int replay(const std::string& name, const std::function<void(const std::uint8_t*
 TEST(FuzzCorpus, Idx) { EXPECT_GE(replay("idx", fuzz::idx), 5); }
 TEST(FuzzCorpus, Model) { EXPECT_GE(replay("model", fuzz::model), 3); }
 TEST(FuzzCorpus, Image) { EXPECT_GE(replay("image", fuzz::image), 7); }
+TEST(FuzzCorpus, Http) { EXPECT_GE(replay("http", fuzz::http), 7); }
 
 // Crashes the fuzzers found, each refused with a clear error now (under ASan/UBSan, make asan, the replay
 // above also shows that nothing is read or written out of bounds any more).
 TEST(FuzzCorpus, RegressionsAreRefusedCleanly) {
-  std::ifstream f(test::source_path("fuzz/regressions/image/jpeg-dht-more-than-256-codes"), std::ios::binary);
-  const std::vector<std::uint8_t> jpeg{std::istreambuf_iterator<char>(f), {}};
-  ASSERT_FALSE(jpeg.empty());
-  try {
-    decode_grey_image(jpeg.data(), jpeg.size(), "dht.jpg");
-    FAIL() << "a JPEG with an oversized Huffman table was decoded";
-  } catch (const ImageError& e) {
-    EXPECT_STREQ(e.what(), "dht.jpg: corrupt JPEG: a Huffman table (DHT) declares more than 256 codes");
-  }
+  const auto refused = [](const std::string& file, const std::string& message) {
+    std::ifstream f(test::source_path("fuzz/regressions/image/" + file), std::ios::binary);
+    const std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(f), {}};
+    ASSERT_FALSE(bytes.empty()) << file;
+    try {
+      decode_grey_image(bytes.data(), bytes.size(), "upload");
+      ADD_FAILURE() << file << " was decoded";
+    } catch (const ImageError& e) {
+      EXPECT_EQ(e.what(), "upload: " + message);
+    }
+  };
+  refused("jpeg-dht-more-than-256-codes", "corrupt JPEG: a Huffman table (DHT) declares more than 256 codes");
+  refused("pnm-header-number-overflows-int", "malformed PNM header: a number of more than 8 digits");
+  refused("ppm-16-bit-read-as-grey",
+          "unsupported PPM: 16 bits per channel (maxval 4255); save it with 8 bits, or as PNG");
+  // The server's own regressions are whole requests; the picture in one of them on its own:
+  std::ifstream f(test::source_path("fuzz/regressions/http/upload-png-empty-first-idat"), std::ios::binary);
+  const std::string request{std::istreambuf_iterator<char>(f), {}};
+  const std::size_t body = request.find("\r\n\r\n");
+  ASSERT_NE(body, std::string::npos);
+  const auto* png = reinterpret_cast<const std::uint8_t*>(request.data()) + body + 4;
+  EXPECT_THROW(check_untrusted_image(png, request.size() - body - 4, "upload"), ImageError);
 }
 
 // The seeds are what they claim to be: the readers accept them (else the fuzzer starts from nothing).

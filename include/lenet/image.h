@@ -33,6 +33,11 @@ struct GreyImage {
 // larger than the limits above, or undecodable.
 GreyImage load_grey_image(const std::string& path);
 GreyImage decode_grey_image(const std::uint8_t* bytes, std::size_t size, const std::string& source);
+// Refuses (ImageError naming the source) files that Debian's stb_image would read out of bounds or with
+// undefined behaviour: a JPEG Huffman table of over 256 codes, a PNM header number that overflows an int,
+// a 16-bit PPM, a PNG whose first IDAT chunk is empty.
+// decode_grey_image calls it; call it before any other stbi_ function on bytes from outside.
+void check_untrusted_image(const std::uint8_t* bytes, std::size_t size, const std::string& source);
 
 // Writes 1 (grey), 3 (RGB) or 4 (RGBA) channels; the format follows the extension: .png, .jpg/.jpeg
 // (quality 1–100), .bmp, .pgm (1 channel) or .ppm (3 channels). Throws ImageError naming the file.
