@@ -34,7 +34,7 @@ std::vector<DigitGuess> DigitClassifier::classify(const std::vector<MnistImage>&
       g.digit =
           int(std::max_element(g.probabilities.begin(), g.probabilities.end()) - g.probabilities.begin());
       g.confidence = g.probabilities[std::size_t(g.digit)];
-      g.max_logit = acts_.scores[std::size_t(i) * kClasses + std::size_t(g.digit)];
+      g.score = acts_.scores[std::size_t(i) * kClasses + std::size_t(g.digit)];
     }
   }
   return out;

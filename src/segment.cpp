@@ -233,7 +233,7 @@ Reading read_number(DigitClassifier& classifier, const GreyImage& image, const R
   if (classifier.model().arch() == Arch::Lenet5) {
     std::vector<float> whole;
     for (const auto& s : segments)
-      if (s.whole) whole.push_back(s.guess.max_logit);
+      if (s.whole) whole.push_back(s.guess.score);
     std::sort(whole.begin(), whole.end());
     if (!whole.empty()) typical = whole[whole.size() / 2];
   }
@@ -242,7 +242,7 @@ Reading read_number(DigitClassifier& classifier, const GreyImage& image, const R
     const double width = double(x[std::size_t(s.b)] - x[std::size_t(s.a)]) / height;
     s.score = std::log(std::max(1e-9, double(s.guess.confidence))) -
               kWidePenalty * std::max(0.0, width - kMaxDigitWidth);
-    if (typical > 0) s.score += kEvidenceWeight * (s.guess.max_logit / typical - kEvidenceThreshold);
+    if (typical > 0) s.score += kEvidenceWeight * (s.guess.score / typical - kEvidenceThreshold);
   }
 
   Reading reading;

@@ -1,12 +1,15 @@
 // `lenet eval`: accuracy, per-class precision and recall and the confusion matrix of a saved model
 // on an idx test set, as a table or as one JSON object.
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "commands.h"
 #include "lenet/idx.h"
 #include "lenet/lenet5_io.h"
+#include "lenet/report.h"
 #include "lenet/trainer.h"
 
 namespace lenet::app {
@@ -19,13 +22,42 @@ struct EvalOptions {
   std::string split = "test";
   int threads = 0;
   bool json = false;
+  std::string report;  // directory for the report pictures and table
+  std::string log;     // a `lenet train --log` file, plotted into the report
 };
+
+// --report DIR: confusion.png, misclassified.png, per_class.csv and, with --log, training_curves.png.
+// The list of files goes to stderr, so that --json output stays one object.
+void write_report(const EvalOptions& o, const Dataset& data, const EvalResult& r) {
+  std::error_code ec;
+  std::filesystem::create_directories(o.report, ec);
+  if (ec) throw CommandError("cannot create report directory " + o.report + ": " + ec.message());
+  const std::string dir = o.report + "/";
+  const std::vector<LogEpoch> log = o.log.empty() ? std::vector<LogEpoch>{} : read_training_log(o.log);
+  confusion_picture(r.confusion).save(dir + "confusion.png");
+  misclassified_picture(data, r.predictions).save(dir + "misclassified.png");
+  {
+    std::ofstream f(dir + "per_class.csv");
+    f << class_metrics_csv(class_metrics(r.confusion));
+    if (!f) throw CommandError("cannot write " + dir + "per_class.csv");
+  }
+  std::fprintf(stderr, "report: wrote %sconfusion.png, %smisclassified.png, %sper_class.csv\n", dir.c_str(),
+               dir.c_str(), dir.c_str());
+  if (!log.empty()) {
+    training_curves_picture(log).save(dir + "training_curves.png");
+    std::fprintf(stderr, "report: wrote %straining_curves.png (%zu epochs from %s)\n", dir.c_str(),
+                 log.size(), o.log.c_str());
+  } else {
+    std::fprintf(stderr, "report: no --log FILE given, so no training curves\n");
+  }
+}
 
 void run_eval(const EvalOptions& o) {
   const LoadedModel loaded = load_lenet5(o.model);
   if (o.split != "test" && o.split != "train") throw CommandError("--split must be test or train");
   const Dataset data = load_split(o.data, o.split == "test" ? Split::Test : Split::Train);
   const EvalResult r = evaluate(loaded.model, data, o.threads);
+  if (!o.report.empty()) write_report(o, data, r);
 
   std::array<double, kClasses> precision{}, recall{};
   for (int c = 0; c < kClasses; ++c) {
@@ -76,6 +108,10 @@ void add_eval_command(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--json", o->json,
                 "Print one JSON object (accuracy as a fraction, confusion as 10x10 counts)");
+  cmd->add_option("--report", o->report,
+                  "Also write confusion.png, misclassified.png, per_class.csv (and training_curves.png with "
+                  "--log) to this directory");
+  cmd->add_option("--log", o->log, "A lenet train --log file, plotted as training_curves.png by --report");
   cmd->callback([o] { run_eval(*o); });
 }
 

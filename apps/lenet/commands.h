@@ -8,6 +8,9 @@ namespace lenet::app {
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_info_command(CLI::App& app);
+void add_predict_command(CLI::App& app);
+void add_read_command(CLI::App& app);
+void add_visualize_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
 

@@ -12,6 +12,9 @@ int main(int argc, char** argv) {
   lenet::app::add_train_command(app);
   lenet::app::add_eval_command(app);
   lenet::app::add_info_command(app);
+  lenet::app::add_predict_command(app);
+  lenet::app::add_read_command(app);
+  lenet::app::add_visualize_command(app);
   lenet::app::add_bench_command(app);
   lenet::app::add_serve_command(app);
   try {

@@ -13,7 +13,7 @@ struct DigitGuess {
   int digit = -1;
   float confidence = 0;  // the probability of `digit`
   std::array<float, kClasses> probabilities{};
-  float max_logit = 0;
+  float score = 0;  // the network's raw output for `digit`: its logit (modern) or RBF penalty (1998)
   std::array<int, 3> top3() const;  // the three most probable classes, best first
 };
 

@@ -1,0 +1,104 @@
+// `lenet read`: the number written in each picture as a row of digits (postcode, year, meter reading), as
+// text or one JSON object per line with each digit's confidence and box; errors as for predict.
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "lenet/canvas.h"
+#include "lenet/lenet5_io.h"
+#include "lenet/segment.h"
+#include "paths.h"
+
+namespace lenet::app {
+
+namespace {
+
+struct ReadCommandOptions {
+  std::string model;
+  std::vector<std::string> images;
+  bool json = false;
+  float reject_below = 0;
+  std::string annotate;
+};
+
+// The picture in grey with each digit's box and reading drawn over it, for checking the segmentation.
+void save_annotated(const std::string& path, const GreyImage& image, const Reading& r) {
+  const int scale = image.width < 400 ? 2 : 1;
+  Canvas canvas(image.width * scale, image.height * scale + 24);
+  canvas.grey(0, 24, image.pixels.data(), image.width, image.height, scale, false);
+  canvas.text(4, 4, "READ: " + r.text, kBlack, 2);
+  const Color box_color{214, 40, 40};
+  for (const ReadDigit& d : r.digits) {
+    const int x = d.box.x * scale, y = 24 + d.box.y * scale, w = d.box.w * scale, h = d.box.h * scale;
+    canvas.frame(x, y, w, h, box_color);
+    canvas.frame(x + 1, y + 1, w - 2, h - 2, box_color);
+    canvas.text(x + 2, std::max(24, y - 2 * kCellHeight), std::to_string(d.guess.digit), box_color, 2);
+  }
+  canvas.save(path);
+}
+
+void run_read(const ReadCommandOptions& o) {
+  const LoadedModel loaded = load_lenet5(resolve_model_path(o.model));
+  DigitClassifier classifier(loaded.model, 32);
+  ReadOptions ro;
+  ro.reject_below = o.reject_below;
+  int failed = 0;
+  for (std::size_t i = 0; i < o.images.size(); ++i) {
+    const std::string& file = o.images[i];
+    try {
+      const GreyImage image = load_grey_image(file);
+      const Reading r = read_number(classifier, image, ro);
+      if (!o.annotate.empty()) save_annotated(numbered_path(o.annotate, i, o.images.size()), image, r);
+      if (o.json) {
+        nlohmann::ordered_json digits = nlohmann::ordered_json::array();
+        for (const ReadDigit& d : r.digits)
+          digits.push_back({{"digit", d.guess.digit},
+                            {"confidence", d.guess.confidence},
+                            {"box", {d.box.x, d.box.y, d.box.w, d.box.h}}});
+        std::printf(
+            "%s\n",
+            nlohmann::ordered_json({{"file", file}, {"text", r.text}, {"digits", digits}}).dump().c_str());
+      } else {
+        float lowest = 1;
+        for (const ReadDigit& d : r.digits) lowest = std::min(lowest, d.guess.confidence);
+        std::printf("%s: %s  (%zu digits, lowest confidence %.1f%%)\n", file.c_str(), r.text.c_str(),
+                    r.digits.size(), 100 * lowest);
+      }
+    } catch (const std::exception& e) {
+      ++failed;
+      if (o.json)
+        std::printf("%s\n", nlohmann::ordered_json({{"file", file}, {"error", e.what()}}).dump().c_str());
+      else
+        std::fprintf(stderr, "lenet: error: %s\n", e.what());
+    }
+    std::fflush(stdout);
+  }
+  if (failed)
+    throw CommandError(std::to_string(failed) + " of " + std::to_string(o.images.size()) +
+                       " images could not be read");
+}
+
+}  // namespace
+
+void add_read_command(CLI::App& app) {
+  auto o = std::make_shared<ReadCommandOptions>();
+  CLI::App* cmd = app.add_subcommand("read", "Read a number written as a row of digits in each picture");
+  cmd->add_option("IMAGE", o->images, "Pictures of one number each")->required();
+  cmd->add_option("--model", o->model,
+                  "Model file (default: the shipped models/lenet5.bin, found beside the program)");
+  cmd->add_flag("--json", o->json,
+                "One JSON object per line: file, text, digits [{digit, confidence, box [x, y, w, h]}] "
+                "(or file, error)");
+  cmd->add_option("--reject-below", o->reject_below,
+                  "Write '?' for a digit whose confidence is below P (0..1)")
+      ->check(CLI::Range(0.0f, 1.0f));
+  cmd->add_option(
+      "--annotate", o->annotate,
+      "Write the picture with each digit's box and reading to this PNG (OUT-1.png... for several)");
+  cmd->callback([o] { run_read(*o); });
+}
+
+}  // namespace lenet::app
