@@ -4,10 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -21,6 +24,24 @@
 #include "lenet/rng.h"
 #include "lenet/simd.h"
 #include "lenet/subsample.h"
+#include "lenet/trainer.h"
+
+// Counts the allocations of the whole program while `counting` is set (for the training-step test below).
+namespace {
+std::atomic<bool> counting{false};
+std::atomic<long> allocations{0};
+}  // namespace
+void* operator new(std::size_t size) {
+  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size ? size : 1)) return p;
+  throw std::bad_alloc();
+}
+// GCC cannot tell that this operator delete pairs with the operator new above.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 
 namespace lenet {
 namespace {
@@ -317,6 +338,47 @@ TEST_F(AtEveryLevel, SubsampleMatchesTheDefinition) {
       }
   }
   worst.print("subsample");
+}
+
+// ---- the training step ----
+
+// After the first batches have sized every buffer (activations, per-thread scratch of the kernels), a
+// training step — forward, loss, backward over threads, reduction, optimiser — allocates nothing.
+TEST(TrainingStep, AllocatesNothingOnceWarm) {
+  Dataset data;
+  data.count = 256;
+  data.rows = data.cols = 28;
+  Rng rng(3);
+  data.images.resize(std::size_t(data.count) * 28 * 28);
+  data.labels.resize(std::size_t(data.count));
+  for (auto& p : data.images) p = std::uint8_t(rng.below(256));
+  for (auto& l : data.labels) l = std::uint8_t(rng.below(10));
+  std::vector<int> order(std::size_t(data.count));
+  for (int i = 0; i < data.count; ++i) order[std::size_t(i)] = i;
+  for (Arch arch : {Arch::Lenet5, Arch::Lenet5_1998}) {
+    Lenet5 model(arch);
+    model.init(rng);
+    Engine engine(model, 2, 64);
+    Optimizer optimizer(OptimizerConfig{}, model.params.size());
+    auto step = [&](int first) {
+      engine.accumulate_gradients(model, data, order.data() + first, 64, model.default_loss(), kDefaultMapJ,
+                                  1.0f / 64);
+      optimizer.step(model.params, model.grads, 0.001f);
+      model.zero_grad();
+    };
+    allocations = 0;
+    counting = true;
+    step(0);  // the first step sizes the kernels' scratch: the counter must see that
+    counting = false;
+    EXPECT_GT(allocations.load(), 0) << "the allocation counter counts nothing";
+    step(64);
+    allocations = 0;
+    counting = true;
+    step(128);
+    step(192);
+    counting = false;
+    EXPECT_EQ(allocations.load(), 0) << arch_name(arch) << ": allocations in two warm training steps";
+  }
 }
 
 }  // namespace
