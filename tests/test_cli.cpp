@@ -126,7 +126,7 @@ TEST(Cli, TrainLogsEpochsAndEvalReportsJson) {
     for (const char* key : {"epoch", "train_loss", "train_accuracy", "test_accuracy", "seconds"})
       EXPECT_TRUE(j.contains(key)) << key;
     EXPECT_EQ(j["epoch"], ++lines);
-    EXPECT_GT(j["test_accuracy"].get<double>(), 0.5);
+    EXPECT_GT(j["test_accuracy"].get<double>(), test::sanitizer_run() ? 0.2 : 0.5);  // 600 images there
     EXPECT_LE(j["test_accuracy"].get<double>(), 1.0);
   }
   EXPECT_EQ(lines, 2);
