@@ -379,8 +379,9 @@ struct DigitServer::Impl {
     svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
       res.set_content(R"({"status":"ok"})", "application/json");
     });
-    svr.Get("/api/model", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_content(info.dump(), "application/json");
+    svr.Get("/api/model", [body = info.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)](
+                              const httplib::Request&, httplib::Response& res) {
+      res.set_content(body, "application/json");  // the model name need not be UTF-8
     });
     svr.Post("/api/predict", guarded(&Impl::predict));
     svr.Post("/api/read", guarded(&Impl::read));

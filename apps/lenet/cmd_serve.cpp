@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "lenet/lenet5_io.h"
 #include "lenet/server.h"
+#include "paths.h"
 #include "web_files.h"
 
 namespace lenet::app {
@@ -18,7 +19,7 @@ namespace lenet::app {
 namespace {
 
 struct ServeOptions {
-  std::string model = "models/lenet5.bin";
+  std::string model;  // empty: the shipped model, found beside the program
   std::string host = "127.0.0.1";
   int port = 8080;
   int threads = 8;
@@ -62,7 +63,8 @@ std::string timestamp() {
 }
 
 void run_serve(const ServeOptions& o) {
-  const LoadedModel loaded = load_lenet5(o.model);
+  const std::string model_path = resolve_model_path(o.model);
+  const LoadedModel loaded = load_lenet5(model_path);
   ServerOptions so;
   so.host = o.host;
   so.port = o.port;
@@ -70,7 +72,7 @@ void run_serve(const ServeOptions& o) {
   so.max_body_bytes = o.max_body;
   so.files = page_files();
   so.web_dir = o.web_dir;
-  so.model_name = o.model;
+  so.model_name = model_path;
   so.log = [](const std::string& line) {
     std::fprintf(stderr, "%s %s\n", timestamp().c_str(), line.c_str());
   };
@@ -87,7 +89,7 @@ void run_serve(const ServeOptions& o) {
   server.start();
   const std::string host = o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host;
   std::fprintf(stderr, "lenet serve: listening on http://%s:%d/ (model %s, %s, %d threads); Ctrl-C stops\n",
-               host.c_str(), server.port(), o.model.c_str(),
+               host.c_str(), server.port(), model_path.c_str(),
                std::string(arch_name(loaded.model.arch())).c_str(), o.threads);
   if (o.host != "127.0.0.1" && o.host != "localhost" && o.host != "::1")
     std::fprintf(stderr, "lenet serve: note: %s is not loopback; anyone who can reach it can use the demo\n",
@@ -104,7 +106,8 @@ void add_serve_command(CLI::App& app) {
   auto o = std::make_shared<ServeOptions>();
   CLI::App* cmd = app.add_subcommand(
       "serve", "Serve the web demo (draw a digit, watch LeNet-5 read it) and its JSON API");
-  cmd->add_option("--model", o->model, "Model file written by lenet train")->capture_default_str();
+  cmd->add_option("--model", o->model,
+                  "Model file (default: the shipped models/lenet5.bin, found beside the program)");
   cmd->add_option("--host", o->host, "Address to listen on (127.0.0.1: this machine only)")
       ->capture_default_str();
   cmd->add_option("--port", o->port, "Port (0: any free port, printed at start)")
