@@ -34,7 +34,8 @@ std::vector<double> nice_ticks(double lo, double hi, int want) {
       break;
     }
   std::vector<double> ticks;
-  for (double t = std::ceil(lo / step - 1e-9) * step; t <= hi + 1e-9 * step; t += step) ticks.push_back(t);
+  for (double t = std::ceil(lo / step - 1e-9) * step; t <= hi + 1e-9 * step; t += step)
+    ticks.push_back(std::abs(t) < 1e-9 * step ? 0.0 : t);  // never a tick labelled -0.00
   return ticks;
 }
 
@@ -207,16 +208,18 @@ void plot_panel(Canvas& canvas, int left, int top, int width, int height, const 
   }
   canvas.text(left + width / 2 - text_width("EPOCH") / 2, top + height + 18, "EPOCH", kTextGrey);
   canvas.frame(left, top, width + 1, height + 1, kTextGrey);
-  int legend_y = top + 6;
+  int legend_x = left + width;  // legend above the frame's right end, right to left
+  for (auto it = series.rbegin(); it != series.rend(); ++it) {
+    if (it->x.empty()) continue;
+    legend_x -= text_width(it->name) + 24;
+    canvas.fill(legend_x, top - 9, 12, 3, it->color);
+    canvas.text(legend_x + 16, top - 12, it->name, it->color);
+  }
   for (const auto& s : series) {
     for (std::size_t i = 0; i + 1 < s.x.size(); ++i)
       for (int d = 0; d < 2; ++d)  // 2 px thick
         canvas.line(px(s.x[i]), py(s.y[i]) + d, px(s.x[i + 1]), py(s.y[i + 1]) + d, s.color);
     for (std::size_t i = 0; i < s.x.size(); ++i) canvas.fill(px(s.x[i]) - 2, py(s.y[i]) - 2, 5, 5, s.color);
-    if (s.x.empty()) continue;
-    canvas.fill(left + width - 70, legend_y + 2, 12, 3, s.color);
-    canvas.text(left + width - 54, legend_y, s.name, s.color);
-    legend_y += 12;
   }
 }
 
