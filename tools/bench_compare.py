@@ -79,6 +79,8 @@ def main():
     ap.add_argument("--limit", type=int, default=0, help="train on the first N images only (both)")
     ap.add_argument("--markdown", action="store_true", help="also print the README table")
     ap.add_argument("--rss", action="store_true", help="also measure the peak RSS of a training run")
+    ap.add_argument("--peak-gflops", type=float, default=0,
+                    help="the machine's peak, if known from a quiet moment (default: the best probe of these runs)")
     ap.add_argument("--wait-policy", choices=["default", "passive"], default="default",
                     help="OMP_WAIT_POLICY for both programs (default: as in the environment)")
     a = ap.parse_args()
@@ -104,13 +106,15 @@ def main():
     med = {name: {k: statistics.median(j[k] for j in js) for k, _, _, _ in FIGURES if all(k in j for j in js)}
            for name, js in runs.items()}
     lenet0, torch0 = runs["lenet"][0], runs["torch"][0]
-    peak = max(j["peak_gflops"] for j in runs["lenet"])
+    probed = max(j["peak_gflops"] for j in runs["lenet"])
+    peak = a.peak_gflops or probed
     flops_train, flops_fwd = lenet0["flops_train_per_image"], lenet0["flops_forward_per_image"]
 
     print(f"machine: {cpu_name()}, {os.cpu_count()} logical CPUs; lenet {lenet0['simd']} kernels, "
           f"PyTorch {torch0['torch']} (mkldnn {torch0['mkldnn']}); {a.threads} threads, OMP_WAIT_POLICY "
           f"{env.get('OMP_WAIT_POLICY', 'unset')}; medians of {a.rounds} alternating runs")
-    print(f"peak (FMA probe, {a.threads} threads, best run): {peak:.1f} GFLOP/s; network: "
+    print(f"peak: {peak:.1f} GFLOP/s ({'given' if a.peak_gflops else 'FMA probe'}; best probe of these runs "
+          f"{probed:.1f}, {a.threads} threads); network: "
           f"{flops_fwd:,.0f} FLOPs per image forward, {flops_train:,.0f} per image trained")
     rows = []
     for key, label, unit, better in FIGURES:
@@ -133,6 +137,10 @@ def main():
         torch_gflops = torch0["train_images"] * flops_train / med["torch"]["train_seconds"] * 1e-9
         print(f"training at {train_gflops:.1f} GFLOP/s = {100 * train_gflops / peak:.0f}% of peak "
               f"(PyTorch {torch_gflops:.1f} GFLOP/s = {100 * torch_gflops / peak:.0f}%; target >= 40%)")
+        if "train_cpu_seconds" in med["lenet"]:  # what the epoch would take with the CPUs to itself
+            cpu_rate = lenet0["train_images"] * flops_train / med["lenet"]["train_cpu_seconds"] * 1e-9
+            print(f"by CPU time: {cpu_rate:.1f} GFLOP per CPU-second, so with {a.threads} CPUs to itself (a "
+                  f"projection) {cpu_rate * a.threads:.1f} GFLOP/s = {cpu_rate * a.threads / peak:.0%} of peak")
     infer_gflops = med["lenet"]["infer_images_per_s"] * flops_fwd * 1e-9
     print(f"inference at {infer_gflops:.1f} GFLOP/s = {100 * infer_gflops / peak:.0f}% of peak")
     if a.rss:
