@@ -622,6 +622,10 @@ void conv2d_backward(float* d_in, float* d_weight, float* d_bias, const float* d
         float* gpad = ConvScratch::grow(vscratch.pad, std::size_t(s.out_c) * plane + W);
         const std::size_t seg = std::size_t(s.in_h) * s.out_w() + 3 * W;
         float* part = ConvScratch::grow(vscratch.part, std::size_t(s.in_c) * s.k * seg);
+        // The margins around each segment are read and multiplied by a zero mask, so they must hold zeros,
+        // not what a call for another shape left there: a NaN there survives 0·x (a diverged run poisoned
+        // the next one in the same thread; seen by the trainer's NaN check, test_train and test_checkpoint).
+        std::fill(part, part + std::size_t(s.in_c) * s.k * seg, 0.0f);
         conv_flat_input_grad<W>(d_in, d_out, wq, gpad, part, seg, s, n);
       } else if (input_grad_fits<W>(s)) {
         constexpr int CB = ConvTiles<W>::kDinCB;
