@@ -21,8 +21,9 @@ for source in fuzz/fuzz_*.cpp; do
   dirs=("$build/corpus/$name" "fuzz/corpus/$name")
   [[ -d "fuzz/regressions/$name" ]] && dirs+=("fuzz/regressions/$name")
   echo "fuzz/run.sh: fuzz_$name for ${seconds} s"
-  # -timeout: an input that takes 10 s is a bug too (a hang); -rss_limit_mb: so is one that takes 2 GB.
-  if ! "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  # -timeout: an input that takes 30 s is a bug too (a hang; the margin is for a loaded CI machine);
+  # -rss_limit_mb: so is one that takes 2 GB.
+  if ! "$binary" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$build/artifacts/$name-" "${dirs[@]}" 2>"$build/fuzz_$name.log"; then
     tail -n 60 "$build/fuzz_$name.log" >&2
     echo "fuzz/run.sh: fuzz_$name failed; the input is in $build/artifacts/$name-*. Fix the bug, then keep" \

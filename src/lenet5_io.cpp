@@ -41,6 +41,11 @@ LoadedModel lenet5_from_model_file(ModelFile f, const std::string& path) {
   if (!arch)
     throw ModelFileError(path + ": unknown architecture '" + f.arch +
                          "' (this build knows lenet5, lenet5-1998)");
+  if (f.config.is_object() && f.config.contains("checkpoint"))
+    throw ModelFileError(
+        path +
+        ": a training checkpoint (lenet train --checkpoint), not a model: resume the run with "
+        "--resume and --out to get the model");
   LoadedModel out{Lenet5(*arch), f.config};
   Lenet5& m = out.model;
   if (f.tensors.size() != m.tensors().size()) {

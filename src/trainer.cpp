@@ -335,9 +335,9 @@ std::vector<EpochStats> train(Lenet5& model, const Dataset& train_set, const Dat
     if (!diff.empty())
       throw std::invalid_argument("the checkpoint was written by a different run (" + diff +
                                   "); resume with the arguments, data and --threads it was written with");
-    if (resume->epoch > cfg.epochs)
-      throw std::invalid_argument("the checkpoint has already trained " + std::to_string(resume->epoch) +
-                                  " epochs, more than the " + std::to_string(cfg.epochs) + " asked for");
+    if (resume->epoch + (resume->position > 0) > cfg.epochs)
+      throw std::invalid_argument("the checkpoint is at " + epoch_position(*resume, n_train) +
+                                  ", beyond the " + std::to_string(cfg.epochs) + " epochs asked for");
     if (resume->order.size() != order.size() || resume->position >= n_train ||
         resume->optimizer_m.size() != optimizer.m.size() ||
         resume->optimizer_v.size() != optimizer.v.size() ||

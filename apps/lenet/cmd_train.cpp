@@ -202,6 +202,9 @@ void run_train(const TrainOptions& o) {
                                           num(cfg.optimizer.sdlm_mu)
                                     : "lr " + num(cfg.lr) + " (x" + num(cfg.lr_gamma) + " every " +
                                           std::to_string(cfg.lr_step) + " epochs)";
+  // From here on a signal stops training cleanly (installed before the line below, which tells a test or a
+  // supervising script that the run has begun).
+  if (!o.checkpoint.empty()) install_stop_handlers();
   std::fprintf(
       stderr, "training %s on %d images (%s), %d epochs, batch %s, %s %s, loss %s%s, seed %llu, %d threads\n",
       o.arch.c_str(), train_set.count, o.data.c_str(), cfg.epochs, batch_text.c_str(), optimizer_name.c_str(),
@@ -260,10 +263,7 @@ void run_train(const TrainOptions& o) {
   checkpointing.path = o.checkpoint;
   checkpointing.every_seconds = o.checkpoint_every;
   checkpointing.resume = o.resume ? &resume_state : nullptr;
-  if (!o.checkpoint.empty()) {
-    checkpointing.stop = &g_stop;
-    install_stop_handlers();
-  }
+  if (!o.checkpoint.empty()) checkpointing.stop = &g_stop;
   std::vector<EpochStats> history;
   try {
     history = train(model, train_set, &test_set, cfg, cb, checkpointing);
