@@ -1,5 +1,5 @@
 // Every LeNet-5 layer's fast kernel, forward and backward, at batch 1 and 64, on one thread; counters give
-// images/s and the multiply-add rate. `./build/bench/bench_layers --benchmark_filter=C3` runs one layer.
+// images/s and the FLOP rate. `./build/bench/bench_layers --benchmark_filter=layer:3/` runs C3 alone.
 #include <benchmark/benchmark.h>
 
 #include <cstddef>
