@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <random>
 #include <string>
@@ -158,13 +159,24 @@ TEST(Resume, KilledAtRandomMomentsAndResumedEachTimeEqualsAnUninterruptedRun) {
   for (int leg = 0; leg < s.kills; ++leg) {
     const bool resume = fs::exists(ckpt);
     const std::string log = test::temp_path("leg" + std::to_string(leg) + ".log");
+    const auto started = Clock::now();
     const pid_t pid = spawn_lenet(resume ? with(run, {"--resume"}) : run, log);
-    const double delay = std::uniform_real_distribution<double>(0.08, 0.35)(random) * full_run;
+    // The moment is drawn from when training has begun (the start line is out; loading the data and
+    // starting the program take a time that varies with the machine's load), and the first run is only
+    // killed once it has written a checkpoint, so that the next one really resumes.
+    const auto wait_until = [&](const std::function<bool()>& ready) {
+      for (int i = 0; i < 4000 && !ready(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    };
+    wait_until([&] { return read_bytes(log).find("training lenet5") != std::string::npos; });
+    if (leg == 0) wait_until([&] { return fs::exists(ckpt); });
+    const double delay = std::uniform_real_distribution<double>(0.05, 0.3)(random) * full_run;
     std::this_thread::sleep_for(std::chrono::duration<double>(delay));
     ::kill(pid, SIGKILL);
     const Exit e = wait_for(pid);
     const std::string output = read_bytes(log);
-    std::printf("run %d: %s, killed after %.2f s: %s\n", leg, resume ? "resumed" : "fresh", delay,
+    std::printf("run %d: %s, killed %.2f s into training (%.2f s after it started): %s\n", leg,
+                resume ? "resumed" : "fresh", delay,
+                std::chrono::duration<double>(Clock::now() - started).count(),
                 e.exited ? "had already finished" : "killed");
     if (const std::size_t at = output.find("resuming from"); at != std::string::npos)
       std::printf("  %s\n", output.substr(at, output.find('\n', at) - at).c_str());
