@@ -267,6 +267,11 @@ TEST(Resume, ResumeIsRefusedWhenItCannotBeExact) {
       << r.output;
   r = run_lenet(with(s.args, {"--resume"}));
   EXPECT_NE(r.output.find("--resume needs --checkpoint FILE"), std::string::npos) << r.output;
+  r = run_lenet(with(s.args, {"--checkpoint", "/nonexistent/dir/run.ckpt"}));
+  EXPECT_EQ(r.exit.code, 1);
+  EXPECT_NE(r.output.find("--checkpoint /nonexistent/dir/run.ckpt: there is no directory /nonexistent/dir"),
+            std::string::npos)
+      << r.output;
 
   std::vector<std::string> one_epoch = s.args;
   one_epoch[4] = "1";  // --epochs

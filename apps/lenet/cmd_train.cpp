@@ -172,6 +172,10 @@ void run_train(const TrainOptions& o) {
   const bool checkpoint_exists = !o.checkpoint.empty() && std::filesystem::exists(o.checkpoint);
   if (o.resume && o.checkpoint.empty())
     throw CommandError("--resume needs --checkpoint FILE, the file to resume from");
+  // Fail now, not after the first epoch's work, if the checkpoint cannot be written where asked.
+  if (const auto dir = std::filesystem::path(o.checkpoint).parent_path();
+      !o.checkpoint.empty() && !dir.empty() && !std::filesystem::is_directory(dir))
+    throw CommandError("--checkpoint " + o.checkpoint + ": there is no directory " + dir.string());
   if (o.resume && !checkpoint_exists)
     throw CommandError("--resume: there is no checkpoint " + o.checkpoint +
                        " to resume from (leave out --resume to start a new run)");
