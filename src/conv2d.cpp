@@ -494,8 +494,10 @@ LENET_INLINE inline void conv_flat_input_grad(float* d_in, const float* d_out, c
       for (int c = 0; c < s.in_c; ++c)
         for (int iy = 0; iy < s.in_h; ++iy) {
           V sum = {};
-          for (int kx = 0; kx < K; ++kx)
-            sum += keep[kx] * simd::load<W>(part + (std::size_t(c) * K + kx) * seg + W + iy * ow + ix0 - kx);
+          for (int kx = 0; kx < K; ++kx) {  // a select, not 0·x: whatever is read outside the row stays out
+            const V p = simd::load<W>(part + (std::size_t(c) * K + kx) * seg + W + iy * ow + ix0 - kx);
+            sum += keep[kx] > 0.5f ? p : V{};
+          }
           simd::store_n<W>(d_in_b + c * in_hw + std::size_t(iy) * s.in_w + ix0, sum,
                            std::min(W, s.in_w - ix0));
         }

@@ -190,6 +190,31 @@ TEST_F(AtEveryLevel, ConvolutionMatchesNaiveOnEveryPath) {
   worst.print("conv2d");
 }
 
+// The kernels' per-thread scratch outlives a call: a NaN that one call leaves there (a diverged run) must
+// not reach the results of the next.
+TEST_F(AtEveryLevel, ConvolutionScratchLeftWithNaNDoesNotLeak) {
+  const ConnectionTable table_i = lenet5_c3_table();
+  const Conv2dShape shapes[] = {
+      {1, 32, 32, 6, 5, nullptr}, {6, 14, 14, 16, 5, nullptr}, {6, 14, 14, 16, 5, &table_i}};
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (simd::Level level : levels()) {
+    simd::set_level(level);
+    for (const Conv2dShape& s : shapes) {
+      const int n = 2;
+      const std::size_t in_size = std::size_t(n) * s.in_c * s.in_h * s.in_w;
+      const std::size_t out_size = std::size_t(n) * s.out_c * s.out_h() * s.out_w();
+      std::vector<float> out(out_size), d_in(in_size), dw(s.weight_count()), db(std::size_t(s.out_c));
+      const std::vector<float> all_nan_in(in_size, nan), all_nan_out(out_size, nan);
+      const std::vector<float> nan_w(s.weight_count(), nan), nan_b(std::size_t(s.out_c), nan);
+      conv2d_forward(out.data(), all_nan_in.data(), nan_w.data(), nan_b.data(), s, n);
+      conv2d_backward(d_in.data(), dw.data(), db.data(), all_nan_out.data(), all_nan_in.data(), nan_w.data(),
+                      s, n);
+      Worst worst;
+      compare_conv(s, n, 77, level_tag(level) + "after NaN " + describe(s, n), worst);
+    }
+  }
+}
+
 // ---- squashing ----
 
 TEST_F(AtEveryLevel, ScaledTanhMatchesDoublePrecisionAndKeepsNaN) {
