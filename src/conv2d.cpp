@@ -6,6 +6,7 @@
 #include <cassert>
 #include <cstring>
 
+#include "lenet/activation.h"
 #include "lenet/gemm.h"
 #include "lenet/simd.h"
 
@@ -54,7 +55,7 @@ std::size_t Conv2dShape::connections() const { return weight_count() * out_h() *
 namespace naive {
 
 void conv2d_forward(float* out, const float* in, const float* weight, const float* bias, const Conv2dShape& s,
-                    int n) {
+                    int n, bool relu) {
   // in (n, in_c, in_h, in_w) -> out (n, out_c, out_h, out_w)
   const int oh = s.out_h(), ow = s.out_w(), k = s.k;
   for (int b = 0; b < n; ++b)
@@ -69,7 +70,8 @@ void conv2d_forward(float* out, const float* in, const float* weight, const floa
             for (int ky = 0; ky < k; ++ky)
               for (int kx = 0; kx < k; ++kx) a += double(w[ky * k + kx]) * plane[(y + ky) * s.in_w + x + kx];
           }
-          out[((std::size_t(b) * s.out_c + o) * oh + y) * ow + x] = float(a);
+          const float v = float(a);
+          out[((std::size_t(b) * s.out_c + o) * oh + y) * ow + x] = relu && !(v > 0.0f) ? 0.0f : v;
         }
     }
 }
@@ -212,11 +214,17 @@ struct ConvTiles {
 };
 constexpr int kVecK = 5;  // the maps and weight-gradient kernels are written for LeNet's 5×5 kernels
 
+// The fused ReLU, lane by lane as relu_forward: x > 0 ? x : 0 (a NaN becomes 0 there too).
+template <int W>
+LENET_INLINE inline simd::Vec<W> relu_of(const simd::Vec<W>& x) {
+  return x > 0.0f ? x : simd::Vec<W>{};
+}
+
 // Forward, vectors along the output row. wpk: for each block of OB maps, (in_c, k, k, OB) with zeros for
 // maps past out_c.
 template <int W>
 LENET_INLINE inline void conv_rows_forward(float* out, const float* in, const float* wpk, const float* bias,
-                                           const Conv2dShape& s, int n) {
+                                           const Conv2dShape& s, int n, bool relu) {
   using V = simd::Vec<W>;
   constexpr int OB = ConvTiles<W>::kRowsOB, NV = ConvTiles<W>::kRowsNV;
   const int oh = s.out_h(), ow = s.out_w(), k = s.k, blocks = (s.out_c + OB - 1) / OB;
@@ -245,6 +253,9 @@ LENET_INLINE inline void conv_rows_forward(float* out, const float* in, const fl
                   for (int v = 0; v < NV; ++v) acc[j][v] += w[j] * iv[v];
               }
             }
+          if (relu)
+            for (int j = 0; j < OB; ++j)
+              for (int v = 0; v < NV; ++v) acc[j][v] = relu_of<W>(acc[j][v]);
           for (int j = 0; j < OB; ++j)  // constant bounds keep acc in registers
             for (int v = 0; v < NV; ++v)
               if (j < maps)
@@ -260,7 +271,7 @@ LENET_INLINE inline void conv_rows_forward(float* out, const float* in, const fl
 // (oh·ow, out_c) and then transposed into place. wt: (in_c, k, k, out_c).
 template <int W>
 LENET_INLINE inline void conv_maps_forward(float* out, const float* in, const float* wt, const float* bias,
-                                           float* tmaps, const Conv2dShape& s, int n) {
+                                           float* tmaps, const Conv2dShape& s, int n, bool relu) {
   using V = simd::Vec<W>;
   constexpr int NO = ConvTiles<W>::kMapsNO, PY = ConvTiles<W>::kMapsPY, PX = ConvTiles<W>::kMapsPX;
   constexpr int G = NO * W;  // maps per group
@@ -293,6 +304,10 @@ LENET_INLINE inline void conv_maps_forward(float* out, const float* in, const fl
                   }
               }
             }
+          if (relu)
+            for (int py = 0; py < PY; ++py)
+              for (int px = 0; px < PX; ++px)
+                for (int q = 0; q < NO; ++q) acc[py][px][q] = relu_of<W>(acc[py][px][q]);
           for (int py = 0; py < PY; ++py)
             for (int px = 0; px < PX; ++px)
               for (int q = 0; q < NO; ++q)
@@ -552,13 +567,14 @@ void pack_input_grad(float* wpd, const float* w, const Conv2dShape& s, int cb) {
 }  // namespace
 
 void conv2d_forward(float* out, const float* in, const float* weight, const float* bias, const Conv2dShape& s,
-                    int n) {
+                    int n, bool relu) {
   // in (n, in_c, in_h, in_w) -> out (n, out_c, out_h, out_w)
   const int ohw = s.out_h() * s.out_w(), ckk = s.in_c * s.k * s.k;
   const float* w = dense_weights(weight, s);
   if (ohw == 1) {  // the kernel covers the whole input: a full connection, batched as one product
     for (int b = 0; b < n; ++b) std::copy(bias, bias + s.out_c, out + std::size_t(b) * s.out_c);
     gemm_nt(out, in, w, n, s.out_c, ckk);
+    if (relu) relu_forward(out, out, std::size_t(n) * s.out_c);
     return;
   }
   simd::dispatch([&]<int W>() LENET_INLINE {
@@ -567,12 +583,12 @@ void conv2d_forward(float* out, const float* in, const float* weight, const floa
       // dense weights (out_c, in_c·k·k) -> (in_c·k·k, out_c): the maps of each tap side by side
       simd::transpose_matrix<W>(wt, s.out_c, w, ckk, s.out_c, ckk);
       float* tmaps = ConvScratch::grow(vscratch.tmaps, std::size_t(ohw) * s.out_c);
-      conv_maps_forward<W>(out, in, wt, bias, tmaps, s, n);
+      conv_maps_forward<W>(out, in, wt, bias, tmaps, s, n, relu);
     } else {
       constexpr int OB = ConvTiles<W>::kRowsOB;
       float* wpk = ConvScratch::grow(vscratch.packed, std::size_t(s.out_c + OB - 1) / OB * OB * ckk);
       pack_rows_forward(wpk, w, s, OB);
-      conv_rows_forward<W>(out, in, wpk, bias, s, n);
+      conv_rows_forward<W>(out, in, wpk, bias, s, n, relu);
     }
   });
 }

@@ -11,6 +11,7 @@
 #include "lenet/loss.h"
 #include "lenet/maxpool.h"
 #include "lenet/rbf.h"
+#include "lenet/simd.h"
 
 namespace lenet {
 
@@ -199,7 +200,7 @@ Activations::Activations(const Lenet5& m, int cap) : capacity(cap) {
   d_scores.resize(scores.size());
 }
 
-void image_to_input(float* out, const std::uint8_t* image, int rows, int cols) {
+LENET_KERNEL void image_to_input(float* out, const std::uint8_t* image, int rows, int cols) {
   assert(rows <= kInputSide && cols <= kInputSide);
   std::fill(out, out + kInputSize, kInputBackground);
   const int top = (kInputSide - rows) / 2, left = (kInputSide - cols) / 2;
@@ -234,9 +235,9 @@ void lenet5_forward(const Lenet5& m, Activations& a, int n) {
   const float* p = m.params.data();
   const std::size_t N = std::size_t(n);
 
-  // C1: 1@32x32 -> 6@28x28, 5x5 convolution
-  conv2d_forward(a.c1.data(), a.input.data(), p + m.at.c1_w, p + m.at.c1_b, m.c1, n);
-  squash_forward(arch, a.c1, N * 6 * 28 * 28);
+  // C1: 1@32x32 -> 6@28x28, 5x5 convolution (modern: the ReLU is applied as the maps are stored)
+  conv2d_forward(a.c1.data(), a.input.data(), p + m.at.c1_w, p + m.at.c1_b, m.c1, n, !paper);
+  if (paper) squash_forward(arch, a.c1, N * 6 * 28 * 28);
   // S2: 6@28x28 -> 6@14x14
   if (paper) {
     subsample_forward(a.s2.data(), a.c1.data(), p + m.at.s2_w, p + m.at.s2_b, m.s2, n);
@@ -244,9 +245,9 @@ void lenet5_forward(const Lenet5& m, Activations& a, int n) {
   } else {
     maxpool_forward(a.s2.data(), a.s2_arg.data(), a.c1.data(), m.s2, n);
   }
-  // C3: 6@14x14 -> 16@10x10, Table I connections (1998) or all six maps (modern)
-  conv2d_forward(a.c3.data(), a.s2.data(), p + m.at.c3_w, p + m.at.c3_b, m.c3, n);
-  squash_forward(arch, a.c3, N * 16 * 10 * 10);
+  // C3: 6@14x14 -> 16@10x10, Table I connections (1998) or all six maps (modern, ReLU fused)
+  conv2d_forward(a.c3.data(), a.s2.data(), p + m.at.c3_w, p + m.at.c3_b, m.c3, n, !paper);
+  if (paper) squash_forward(arch, a.c3, N * 16 * 10 * 10);
   // S4: 16@10x10 -> 16@5x5
   if (paper) {
     subsample_forward(a.s4.data(), a.c3.data(), p + m.at.s4_w, p + m.at.s4_b, m.s4, n);
@@ -304,28 +305,33 @@ void lenet5_backward(const Lenet5& m, Activations& a, float* g, int n) {
   squash_backward(arch, a.d_c5, a.c5, N * 120);
   conv2d_backward(a.d_s4.data(), g + m.at.c5_w, g + m.at.c5_b, a.d_c5.data(), a.s4.data(), p + m.at.c5_w,
                   m.c5, n);
-  // S4
+  // S4, and C3's squashing. Modern: the ReLU's derivative is applied to the pooled gradient, before max
+  // pooling routes it back: only each block's winner gets a gradient, the winner's value is the pooled
+  // value, so masking by s4 > 0 gives exactly the same d_c3 as masking by c3 > 0, over a quarter of the
+  // values.
   if (paper) {
     squash_backward(arch, a.d_s4, a.s4, N * 16 * 5 * 5);
     subsample_backward(a.d_c3.data(), g + m.at.s4_w, g + m.at.s4_b, a.d_s4.data(), a.c3.data(), p + m.at.s4_w,
                        m.s4, n);
+    squash_backward(arch, a.d_c3, a.c3, N * 16 * 10 * 10);
   } else {
+    relu_backward(a.d_s4.data(), a.d_s4.data(), a.s4.data(), N * 16 * 5 * 5);
     maxpool_backward(a.d_c3.data(), a.d_s4.data(), a.s4_arg.data(), m.s4, n);
   }
   // C3
-  squash_backward(arch, a.d_c3, a.c3, N * 16 * 10 * 10);
   conv2d_backward(a.d_s2.data(), g + m.at.c3_w, g + m.at.c3_b, a.d_c3.data(), a.s2.data(), p + m.at.c3_w,
                   m.c3, n);
-  // S2
+  // S2, and C1's squashing (modern: masked before pooling, as for S4)
   if (paper) {
     squash_backward(arch, a.d_s2, a.s2, N * 6 * 14 * 14);
     subsample_backward(a.d_c1.data(), g + m.at.s2_w, g + m.at.s2_b, a.d_s2.data(), a.c1.data(), p + m.at.s2_w,
                        m.s2, n);
+    squash_backward(arch, a.d_c1, a.c1, N * 6 * 28 * 28);
   } else {
+    relu_backward(a.d_s2.data(), a.d_s2.data(), a.s2.data(), N * 6 * 14 * 14);
     maxpool_backward(a.d_c1.data(), a.d_s2.data(), a.s2_arg.data(), m.s2, n);
   }
   // C1 (the input needs no gradient)
-  squash_backward(arch, a.d_c1, a.c1, N * 6 * 28 * 28);
   conv2d_backward(nullptr, g + m.at.c1_w, g + m.at.c1_b, a.d_c1.data(), a.input.data(), p + m.at.c1_w, m.c1,
                   n);
 }

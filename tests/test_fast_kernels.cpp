@@ -142,6 +142,18 @@ void compare_conv(const Conv2dShape& s, int n, std::uint64_t seed, const std::st
   conv2d_forward(out.data(), in.data(), weight.data(), bias.data(), s, n);
   naive::conv2d_forward(out_ref.data(), in.data(), weight.data(), bias.data(), s, n);
   worst.add(relative_difference(out, out_ref), name + " out");
+  // The fused ReLU: the same outputs with every non-positive one (and a NaN) stored as 0.
+  std::vector<float> out_relu(out_size, nan), out_relu_ref = out_ref;
+  conv2d_forward(out_relu.data(), in.data(), weight.data(), bias.data(), s, n, true);
+  relu_forward(out_relu_ref.data(), out_relu_ref.data(), out_size);
+  worst.add(relative_difference(out_relu, out_relu_ref), name + " out with ReLU");
+  for (std::size_t i = 0; i < out_size; ++i)
+    if (out_relu_ref[i] == 0.0f) {
+      ASSERT_EQ(out_relu[i], 0.0f) << name << " ReLU output " << i;
+    }
+  std::vector<float> naive_relu(out_size, nan);
+  naive::conv2d_forward(naive_relu.data(), in.data(), weight.data(), bias.data(), s, n, true);
+  EXPECT_TRUE(naive_relu == out_relu_ref) << name << ": the naive ReLU differs from relu_forward";
 
   std::vector<float> d_in(in_size, nan), d_in_ref(in_size, nan);
   std::vector<float> dw = d_weight0, dw_ref = d_weight0, db = d_bias0, db_ref = d_bias0;

@@ -30,9 +30,11 @@ struct Conv2dShape {
   std::size_t connections() const;         // multiply-adds per sample
 };
 
-// in (n, in_c, in_h, in_w), weight (compact), bias (out_c) -> out (n, out_c, out_h, out_w)
+// in (n, in_c, in_h, in_w), weight (compact), bias (out_c) -> out (n, out_c, out_h, out_w).
+// relu: each output goes through max(0, ·) as it is stored (the same values as relu_forward afterwards,
+// without a second pass over the maps).
 void conv2d_forward(float* out, const float* in, const float* weight, const float* bias, const Conv2dShape& s,
-                    int n);
+                    int n, bool relu = false);
 // Assigns d_in (skipped when d_in is nullptr); adds into d_weight and d_bias.
 void conv2d_backward(float* d_in, float* d_weight, float* d_bias, const float* d_out, const float* in,
                      const float* weight, const Conv2dShape& s, int n);
@@ -46,7 +48,7 @@ void conv2d_backward_hessian(float* d2_in, float* d2_weight, float* d2_bias, con
 
 namespace naive {
 void conv2d_forward(float* out, const float* in, const float* weight, const float* bias, const Conv2dShape& s,
-                    int n);
+                    int n, bool relu = false);
 void conv2d_backward(float* d_in, float* d_weight, float* d_bias, const float* d_out, const float* in,
                      const float* weight, const Conv2dShape& s, int n);
 }  // namespace naive
