@@ -83,26 +83,32 @@ LENET_KERNEL void sdlm_step(float* w, const float* inv_curvature, const float* g
 }  // namespace
 
 void Optimizer::step(std::span<float> params, std::span<const float> grads, float lr) {
-  assert(params.size() == grads.size());
-  const std::size_t n = params.size();
+  update(params, grads, lr, 0, params.size(), steps + 1);
   ++steps;
+}
+
+void Optimizer::update(std::span<float> params, std::span<const float> grads, float lr, std::size_t lo,
+                       std::size_t hi, long long step) {
+  assert(params.size() == grads.size() && lo <= hi && hi <= params.size());
+  const std::size_t n = hi - lo;
+  float* w = params.data() + lo;
+  const float* g = grads.data() + lo;
   switch (config.kind) {
     case OptimizerKind::Sgd:
-      sgd_step(params.data(), grads.data(), n, lr, config.weight_decay);
+      sgd_step(w, g, n, lr, config.weight_decay);
       break;
     case OptimizerKind::Momentum:
-      momentum_step(params.data(), m.data(), grads.data(), n, lr, config.momentum, config.weight_decay,
-                    steps == 1);
+      momentum_step(w, m.data() + lo, g, n, lr, config.momentum, config.weight_decay, step == 1);
       break;
     case OptimizerKind::Adam: {
-      const float bc1 = 1.0f - float(std::pow(double(config.beta1), double(steps)));
-      const float bc2 = 1.0f - float(std::pow(double(config.beta2), double(steps)));
-      adam_step(params.data(), m.data(), v.data(), grads.data(), n, lr, config.beta1, config.beta2,
-                config.eps, config.weight_decay, bc1, std::sqrt(bc2));
+      const float bc1 = 1.0f - float(std::pow(double(config.beta1), double(step)));
+      const float bc2 = 1.0f - float(std::pow(double(config.beta2), double(step)));
+      adam_step(w, m.data() + lo, v.data() + lo, g, n, lr, config.beta1, config.beta2, config.eps,
+                config.weight_decay, bc1, std::sqrt(bc2));
       break;
     }
     case OptimizerKind::Sdlm:
-      sdlm_step(params.data(), m.data(), grads.data(), n, lr);
+      sdlm_step(w, m.data() + lo, g, n, lr);
       break;
   }
 }

@@ -2,11 +2,14 @@
 // models, divergence is caught, and one real epoch of the modern net on MNIST reaches 97.5%.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
 
 #include "helpers/paths.h"
 #include "lenet/lenet5_io.h"
@@ -146,6 +149,70 @@ TEST(Train, FullBatchIsOneStepOfTheMeanGradient) {
   for (std::size_t i = 0; i < model.params.size(); ++i)
     worst = std::max(worst, std::abs(double(by_hand.params[i] - 0.5f * by_hand.grads[i]) - model.params[i]));
   EXPECT_LT(worst, 1e-5);
+}
+
+// The engine's fused step (threads sum the gradients and update their share of the parameters) is the
+// same as summing, then optimizer.step() and zero_grad(): bit for bit, for every optimiser, over several
+// steps (momentum's and Adam's state carry over), on 1 and 2 threads.
+TEST(Train, FusedStepEqualsSumThenStep) {
+  const Dataset data = synthetic_digits(96, 4);
+  std::vector<int> order(96);
+  for (int i = 0; i < 96; ++i) order[std::size_t(i)] = (i * 37) % 96;
+  for (OptimizerKind kind :
+       {OptimizerKind::Sgd, OptimizerKind::Momentum, OptimizerKind::Adam, OptimizerKind::Sdlm})
+    for (int threads : {1, 2}) {
+      Lenet5 fused(Arch::Lenet5);
+      Rng rng(5);
+      fused.init(rng);
+      Lenet5 plain = fused;
+      OptimizerConfig oc;
+      oc.kind = kind;
+      oc.weight_decay = 1e-3f;
+      Optimizer opt_fused(oc, fused.params.size()), opt_plain(oc, plain.params.size());
+      Engine e_fused(fused, threads, 32), e_plain(plain, threads, 32);
+      for (int step = 0; step < 3; ++step) {
+        const int* idx = order.data() + 32 * step;
+        const Engine::Pass a =
+            e_fused.train_step(fused, data, idx, 32, LossKind::CrossEntropy, 0, 1.0f / 32, opt_fused, 0.01f);
+        const Engine::Pass b =
+            e_plain.accumulate_gradients(plain, data, idx, 32, LossKind::CrossEntropy, 0, 1.0f / 32);
+        opt_plain.step(plain.params, plain.grads, 0.01f);
+        plain.zero_grad();
+        ASSERT_TRUE(a.finite && b.finite);
+        EXPECT_EQ(a.loss_sum, b.loss_sum);
+        EXPECT_EQ(a.correct, b.correct);
+      }
+      const std::string where =
+          std::string(optimizer_name(kind)) + ", " + std::to_string(threads) + " threads";
+      EXPECT_EQ(opt_fused.steps, 3) << where;
+      EXPECT_TRUE(fused.params == plain.params) << where;
+      EXPECT_TRUE(opt_fused.m == opt_plain.m && opt_fused.v == opt_plain.v) << where;
+      EXPECT_TRUE(std::all_of(fused.grads.begin(), fused.grads.end(), [](float g) { return g == 0.0f; }))
+          << where << ": the gradients are zeroed for the next step";
+    }
+}
+
+// A step whose gradients are not finite changes nothing and leaves its summed gradients for the report.
+TEST(Train, FusedStepThatIsNotFiniteChangesNoParameter) {
+  const Dataset data = synthetic_digits(64, 6);
+  for (int threads : {1, 2}) {
+    Lenet5 model(Arch::Lenet5);
+    Rng rng(8);
+    model.init(rng);
+    model.params[model.find_tensor("F6.bias")->offset] = std::numeric_limits<float>::infinity();
+    const std::vector<float> before = model.params;
+    Optimizer opt(OptimizerConfig{}, model.params.size());
+    Engine engine(model, threads, 64);
+    const Engine::Pass p =
+        engine.train_step(model, data, nullptr, 64, LossKind::CrossEntropy, 0, 1.0f / 64, opt, 0.01f);
+    EXPECT_FALSE(p.finite) << threads << " threads";
+    EXPECT_EQ(opt.steps, 0);
+    for (std::size_t i = 0; i < before.size(); ++i)
+      ASSERT_TRUE(std::bit_cast<std::uint32_t>(model.params[i]) == std::bit_cast<std::uint32_t>(before[i]))
+          << "parameter " << i << ", " << threads << " threads";
+    EXPECT_TRUE(
+        std::any_of(model.grads.begin(), model.grads.end(), [](float g) { return !std::isfinite(g); }));
+  }
 }
 
 // The paper's recipe end to end on small data: online SDLM (one update per pattern, curvature

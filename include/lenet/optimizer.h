@@ -27,6 +27,11 @@ class Optimizer {
  public:
   Optimizer(const OptimizerConfig& config, std::size_t parameters);
   void step(std::span<float> params, std::span<const float> grads, float lr);
+  // The same update over params[lo, hi) only, as the `step`-th of the run (1 for the first; Adam's bias
+  // corrections and momentum's first step depend on it), without counting it: callers that split one
+  // step over threads give each a disjoint range, then set `steps`. step() is update(…, 0, size, steps + 1).
+  void update(std::span<float> params, std::span<const float> grads, float lr, std::size_t lo, std::size_t hi,
+              long long step);
   void reset();
   // SDLM: the averaged diagonal second derivatives, one per parameter; fixes the per-parameter step
   // sizes 1/(μ + h_kk) until the next call.

@@ -39,10 +39,17 @@ class Engine {
   struct Pass {
     double loss_sum = 0;
     int correct = 0;
+    bool finite = true;  // the loss and every summed gradient are finite (neither NaN nor infinite)
   };
   // Forward, loss and backward for data[indices[0..n)]; ADDS grad_scale·∂loss/∂params into model.grads.
   Pass accumulate_gradients(Lenet5& model, const Dataset& data, const int* indices, int n, LossKind loss,
                             float map_j, float grad_scale);
+  // One training step on data[indices[0..n)]: accumulate_gradients, then, if the pass is finite, the
+  // optimiser's update and zeroed gradients, each thread over its share of the parameters while the
+  // summed gradients are still in its cache (the same result as optimizer.step() and model.zero_grad()).
+  // A pass that is not finite changes no parameter and leaves its summed gradients in model.grads.
+  Pass train_step(Lenet5& model, const Dataset& data, const int* indices, int n, LossKind loss, float map_j,
+                  float grad_scale, Optimizer& optimizer, float lr);
   // Σ over data[indices[0..n)] of the Gauss–Newton diagonal second derivatives, ADDED into hessian.
   void accumulate_hessian(float* hessian, const Lenet5& model, const Dataset& data, const int* indices,
                           int n);
@@ -52,16 +59,19 @@ class Engine {
 
  private:
   // Splits n samples into slices over the threads; after each chunk's forward pass, `work(a, labels, m,
-  // arena)` returns its loss and adds into the slice's private arena; the arenas are then added into
-  // `target` in slice order. (A template, not std::function: no allocation per step.)
-  template <typename SliceWork>
+  // arena)` returns its loss and adds into the slice's arena: slice 0 adds straight into `target`, the
+  // others into private arenas, which are then added into `target` in slice order (and zeroed again).
+  // Then, if the pass is finite, `finish(lo, hi)` runs on each thread over a disjoint share of the
+  // parameters. (Templates, not std::function: no allocation per step.)
+  template <typename SliceWork, typename Finish>
   Pass accumulate(float* target, const Lenet5& model, const Dataset& data, const int* indices, int n,
-                  const SliceWork& work);
+                  const SliceWork& work, const Finish& finish);
   int slices_for(int n) const;
   int threads_;
   std::vector<Activations> acts_;
-  std::vector<std::vector<float>> grads_;
+  std::vector<std::vector<float>> grads_;  // slices 1.. ; all zero between calls
   std::vector<Pass> passes_;
+  std::vector<int> bad_;  // per thread: a non-finite sum was seen in its share
 };
 
 // The paper's learning rates for SDLM by pass (Appendix C): 0.0005 for passes 1–2, 0.0002 for 3–5,
