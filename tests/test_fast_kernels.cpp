@@ -18,6 +18,7 @@
 #include "lenet/activation.h"
 #include "lenet/conv2d.h"
 #include "lenet/gemm.h"
+#include "lenet/lenet5.h"
 #include "lenet/linear.h"
 #include "lenet/maxpool.h"
 #include "lenet/rbf.h"
@@ -228,6 +229,35 @@ TEST_F(AtEveryLevel, ConvolutionScratchLeftWithNaNDoesNotLeak) {
 }
 
 // ---- squashing ----
+
+// ---- the network's input ----
+
+// Every pixel of an image of any size up to 32×32 lands centred at −0.1 + 1.275·p/255, the rest at −0.1,
+// whether a row is shorter than a vector, a multiple of one, or neither.
+TEST_F(AtEveryLevel, ImageToInputMatchesTheFormulaForEverySize) {
+  Rng rng(21);
+  for (simd::Level level : levels()) {
+    simd::set_level(level);
+    for (auto [rows, cols] :
+         {std::pair{28, 28}, {32, 32}, {20, 20}, {5, 7}, {1, 1}, {17, 17}, {30, 16}, {3, 31}}) {
+      std::vector<std::uint8_t> image(std::size_t(rows) * cols);
+      for (auto& p : image) p = std::uint8_t(rng.below(256));
+      std::vector<float> out(kInputSize, std::numeric_limits<float>::quiet_NaN());
+      image_to_input(out.data(), image.data(), rows, cols);
+      const int top = (kInputSide - rows) / 2, left = (kInputSide - cols) / 2;
+      for (int y = 0; y < kInputSide; ++y)
+        for (int x = 0; x < kInputSide; ++x) {
+          const bool inside = y >= top && y < top + rows && x >= left && x < left + cols;
+          const double want =
+              inside ? kInputBackground + (kInputInk - kInputBackground) *
+                                              double(image[std::size_t(y - top) * cols + x - left]) / 255.0
+                     : kInputBackground;
+          ASSERT_NEAR(out[std::size_t(y) * kInputSide + x], want, 1e-6)
+              << level_tag(level) << rows << "x" << cols << " at " << y << "," << x;
+        }
+    }
+  }
+}
 
 TEST_F(AtEveryLevel, ScaledTanhMatchesDoublePrecisionAndKeepsNaN) {
   std::vector<float> a;

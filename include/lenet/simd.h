@@ -121,6 +121,26 @@ LENET_INLINE inline Vec<W> load_n(const float* p, int n) {
   for (int i = 0; i < n; ++i) v[i] = p[i];
   return v;
 }
+// W bytes (grey pixels) from p as floats: a zero-extending load then a conversion (GCC scalarises a
+// direct byte-to-float convertvector).
+template <int W>
+LENET_INLINE inline Vec<W> load_bytes(const std::uint8_t* p) {
+#if LENET_X86_DISPATCH
+  typedef char Bytes16 __attribute__((vector_size(16)));
+  if constexpr (W == 16) {
+    Bytes16 b;
+    std::memcpy(&b, p, 16);
+    return __builtin_convertvector(__builtin_ia32_pmovzxbd512_mask(b, IVec<16>{}, 0xFFFF), Vec<16>);
+  } else if constexpr (W == 8) {
+    Bytes16 b = {};
+    std::memcpy(&b, p, 8);
+    return __builtin_convertvector(__builtin_ia32_pmovzxbd256(b), Vec<8>);
+  }
+#endif
+  Vec<W> v;
+  for (int i = 0; i < W; ++i) v[i] = float(p[i]);
+  return v;
+}
 // Writes the first n lanes of v; memory at and past p + n is not touched.
 template <int W>
 LENET_INLINE inline void store_n(float* p, const Vec<W>& v, int n) {
