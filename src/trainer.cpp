@@ -20,7 +20,7 @@ namespace lenet {
 
 namespace {
 
-constexpr int kMaxChunk = 128;  // samples per forward/backward call: bounds activation memory per thread
+constexpr int kMaxChunk = 16;  // samples per forward/backward call: their activations stay in L2
 constexpr int kMinSlice = 8;    // fewer samples than this per thread is not worth a thread
 
 void fill_inputs(Activations& a, const Dataset& data, const int* indices, int first, int n) {
