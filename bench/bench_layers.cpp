@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "lenet/aligned.h"
+
 #include "lenet/activation.h"
 #include "lenet/conv2d.h"
 #include "lenet/linear.h"
@@ -17,9 +19,9 @@
 namespace lenet {
 namespace {
 
-std::vector<float> random_buffer(std::size_t count, std::uint64_t seed) {
+AlignedFloats random_buffer(std::size_t count, std::uint64_t seed) {
   Rng rng(seed);
-  std::vector<float> v(count);
+  AlignedFloats v(count);
   for (float& x : v) x = rng.uniform(-1.0f, 1.0f);
   return v;
 }
@@ -56,7 +58,7 @@ void BM_conv_forward(benchmark::State& state) {
   const int n = int(state.range(1));
   const auto in = random_buffer(in_size(s) * n, 1), w = random_buffer(s.weight_count(), 2),
              b = random_buffer(std::size_t(s.out_c), 3);
-  std::vector<float> out(out_size(s) * n);
+  AlignedFloats out(out_size(s) * n);
   for (auto _ : state) {
     conv2d_forward(out.data(), in.data(), w.data(), b.data(), s, n);
     benchmark::DoNotOptimize(out.data());
@@ -72,7 +74,7 @@ void BM_conv_backward(benchmark::State& state) {
   const bool with_d_in = state.range(2) != 0;
   const auto in = random_buffer(in_size(s) * n, 1), w = random_buffer(s.weight_count(), 2),
              d_out = random_buffer(out_size(s) * n, 4);
-  std::vector<float> d_in(in_size(s) * n), dw(s.weight_count()), db(std::size_t(s.out_c));
+  AlignedFloats d_in(in_size(s) * n), dw(s.weight_count()), db(std::size_t(s.out_c));
   for (auto _ : state) {
     conv2d_backward(with_d_in ? d_in.data() : nullptr, dw.data(), db.data(), d_out.data(), in.data(),
                     w.data(), s, n);
@@ -101,7 +103,7 @@ void BM_linear_forward(benchmark::State& state) {
   const int in_f = int(state.range(0)), out_f = int(state.range(1)), n = int(state.range(2));
   const auto in = random_buffer(std::size_t(in_f) * n, 1), w = random_buffer(std::size_t(in_f) * out_f, 2),
              b = random_buffer(std::size_t(out_f), 3);
-  std::vector<float> out(std::size_t(out_f) * n);
+  AlignedFloats out(std::size_t(out_f) * n);
   for (auto _ : state) {
     linear_forward(out.data(), in.data(), w.data(), b.data(), in_f, out_f, n);
     benchmark::DoNotOptimize(out.data());
@@ -113,7 +115,7 @@ void BM_linear_backward(benchmark::State& state) {
   const int in_f = int(state.range(0)), out_f = int(state.range(1)), n = int(state.range(2));
   const auto in = random_buffer(std::size_t(in_f) * n, 1), w = random_buffer(std::size_t(in_f) * out_f, 2),
              d_out = random_buffer(std::size_t(out_f) * n, 4);
-  std::vector<float> d_in(std::size_t(in_f) * n), dw(std::size_t(in_f) * out_f),
+  AlignedFloats d_in(std::size_t(in_f) * n), dw(std::size_t(in_f) * out_f),
       db(static_cast<std::size_t>(out_f));
   for (auto _ : state) {
     linear_backward(d_in.data(), dw.data(), db.data(), d_out.data(), in.data(), w.data(), in_f, out_f, n);
@@ -139,7 +141,7 @@ void BM_maxpool_forward(benchmark::State& state) {
   const PoolShape s = pool_shape(int(state.range(0)));
   const int n = int(state.range(1));
   const auto in = random_buffer(pool_in(s) * n, 1);
-  std::vector<float> out(pool_out(s) * n);
+  AlignedFloats out(pool_out(s) * n);
   std::vector<std::int32_t> arg(out.size());
   for (auto _ : state) {
     maxpool_forward(out.data(), arg.data(), in.data(), s, n);
@@ -152,7 +154,7 @@ void BM_maxpool_backward(benchmark::State& state) {
   const PoolShape s = pool_shape(int(state.range(0)));
   const int n = int(state.range(1));
   const auto in = random_buffer(pool_in(s) * n, 1), d_out = random_buffer(pool_out(s) * n, 4);
-  std::vector<float> out(pool_out(s) * n), d_in(pool_in(s) * n);
+  AlignedFloats out(pool_out(s) * n), d_in(pool_in(s) * n);
   std::vector<std::int32_t> arg(out.size());
   maxpool_forward(out.data(), arg.data(), in.data(), s, n);
   for (auto _ : state) {
@@ -167,7 +169,7 @@ void BM_subsample_forward(benchmark::State& state) {
   const int n = int(state.range(1));
   const auto in = random_buffer(pool_in(s) * n, 1), coef = random_buffer(std::size_t(s.c), 2),
              bias = random_buffer(std::size_t(s.c), 3);
-  std::vector<float> out(pool_out(s) * n);
+  AlignedFloats out(pool_out(s) * n);
   for (auto _ : state) {
     subsample_forward(out.data(), in.data(), coef.data(), bias.data(), s, n);
     benchmark::DoNotOptimize(out.data());
@@ -180,7 +182,7 @@ void BM_subsample_backward(benchmark::State& state) {
   const int n = int(state.range(1));
   const auto in = random_buffer(pool_in(s) * n, 1), coef = random_buffer(std::size_t(s.c), 2),
              d_out = random_buffer(pool_out(s) * n, 4);
-  std::vector<float> d_in(pool_in(s) * n), dc(std::size_t(s.c)), db(std::size_t(s.c));
+  AlignedFloats d_in(pool_in(s) * n), dc(std::size_t(s.c)), db(std::size_t(s.c));
   for (auto _ : state) {
     subsample_backward(d_in.data(), dc.data(), db.data(), d_out.data(), in.data(), coef.data(), s, n);
     benchmark::DoNotOptimize(d_in.data());
@@ -202,7 +204,7 @@ BENCHMARK(BM_subsample_backward)->Apply(pool_args);
 void BM_rbf_forward(benchmark::State& state) {
   const int n = int(state.range(0));
   const auto in = random_buffer(std::size_t(kRbfInputs) * n, 1);
-  std::vector<float> out(std::size_t(kRbfClasses) * n);
+  AlignedFloats out(std::size_t(kRbfClasses) * n);
   for (auto _ : state) {
     rbf_forward(out.data(), in.data(), rbf_digit_prototypes(), n);
     benchmark::DoNotOptimize(out.data());
@@ -214,7 +216,7 @@ void BM_rbf_backward(benchmark::State& state) {
   const int n = int(state.range(0));
   const auto in = random_buffer(std::size_t(kRbfInputs) * n, 1),
              d_out = random_buffer(std::size_t(kRbfClasses) * n, 4);
-  std::vector<float> d_in(std::size_t(kRbfInputs) * n);
+  AlignedFloats d_in(std::size_t(kRbfInputs) * n);
   for (auto _ : state) {
     rbf_backward(d_in.data(), d_out.data(), in.data(), rbf_digit_prototypes(), n);
     benchmark::DoNotOptimize(d_in.data());
@@ -230,7 +232,7 @@ constexpr std::size_t kC1Outputs = 6 * 28 * 28;
 void BM_activation(benchmark::State& state) {
   const int kind = int(state.range(0)), n = int(state.range(1));
   const auto in = random_buffer(kC1Outputs * n, 1), d_out = random_buffer(kC1Outputs * n, 4);
-  std::vector<float> out(in.size()), d_in(in.size());
+  AlignedFloats out(in.size()), d_in(in.size());
   for (auto _ : state) {
     switch (kind) {
       case 0:

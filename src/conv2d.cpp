@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstdint>
 #include <cstring>
 
 #include "lenet/activation.h"
+#include "lenet/aligned.h"
 #include "lenet/gemm.h"
 #include "lenet/simd.h"
 
@@ -113,8 +115,8 @@ namespace {
 
 // Per-thread scratch that only grows: after the first batch nothing is allocated.
 struct ConvScratch {
-  std::vector<float> dense_w, dense_dw, col, d_col;
-  static float* grow(std::vector<float>& v, std::size_t count) {
+  AlignedFloats dense_w, dense_dw, col, d_col;
+  static float* grow(AlignedFloats& v, std::size_t count) {
     if (v.size() < count) v.resize(count);
     return v.data();
   }
@@ -192,7 +194,7 @@ void im2col_input_grad(float* d_in, const float* d_out, const float* w, const Co
 
 // Scratch of the vectorised kernels, per thread, grow-only like ConvScratch.
 struct VecScratch {
-  std::vector<float> packed, packed_d, tmaps, pad, part;
+  AlignedFloats packed, packed_d, tmaps, pad, part;
 };
 thread_local VecScratch vscratch;
 
@@ -220,6 +222,25 @@ LENET_INLINE inline simd::Vec<W> relu_of(const simd::Vec<W>& x) {
   return x > 0.0f ? x : simd::Vec<W>{};
 }
 
+// Rows that start on a cache line (a multiple of W floats into an aligned buffer) are read as whole
+// aligned vectors, and the vectors at the kernel's shifts 1..4 are taken from two of them (simd::window):
+// at AVX-512 a load across two lines costs about two loads, and these kernels were limited by them.
+template <int W>
+bool rows_on_cache_lines(const float* buffer, int row_floats) {
+  return W == 16 && row_floats % W == 0 &&
+         reinterpret_cast<std::uintptr_t>(buffer) % (W * sizeof(float)) == 0;
+}
+
+// One kernel tap KX of conv_rows_forward on aligned rows: r holds the row's NV + 1 aligned vectors.
+template <int W, int KX, int OB, int NV>
+LENET_INLINE inline void rows_forward_tap(simd::Vec<W> (&acc)[OB][NV], const simd::Vec<W> (&r)[NV + 1],
+                                          const float* w) {
+  for (int v = 0; v < NV; ++v) {
+    const simd::Vec<W> iv = KX == 0 ? r[v] : simd::window<W, KX>(r[v], r[v + 1]);
+    for (int j = 0; j < OB; ++j) acc[j][v] += w[KX * OB + j] * iv;
+  }
+}
+
 // Forward, vectors along the output row. wpk: for each block of OB maps, (in_c, k, k, OB) with zeros for
 // maps past out_c.
 template <int W>
@@ -229,6 +250,7 @@ LENET_INLINE inline void conv_rows_forward(float* out, const float* in, const fl
   constexpr int OB = ConvTiles<W>::kRowsOB, NV = ConvTiles<W>::kRowsNV;
   const int oh = s.out_h(), ow = s.out_w(), k = s.k, blocks = (s.out_c + OB - 1) / OB;
   const std::size_t in_size = std::size_t(s.in_c) * s.in_h * s.in_w, ohw = std::size_t(oh) * ow;
+  const bool aligned = k == kVecK && rows_on_cache_lines<W>(in, s.in_w);
   for (int b = 0; b < n; ++b) {
     const float* in_b = in + b * in_size;
     float* out_b = out + b * s.out_c * ohw;
@@ -237,8 +259,9 @@ LENET_INLINE inline void conv_rows_forward(float* out, const float* in, const fl
       const int o0 = blk * OB, maps = std::min(OB, s.out_c - o0);
       for (int y = 0; y < oh; ++y)
         for (int x0 = 0; x0 < ow; x0 += NV * W) {
-          int lanes[NV];
+          int lanes[NV], row_lanes[NV + 1];
           for (int v = 0; v < NV; ++v) lanes[v] = std::clamp(ow - x0 - v * W, 0, W);
+          for (int v = 0; v <= NV; ++v) row_lanes[v] = std::clamp(s.in_w - x0 - v * W, 0, W);
           V acc[OB][NV];
           for (int j = 0; j < OB; ++j)
             for (int v = 0; v < NV; ++v) acc[j][v] = simd::splat<W>(j < maps ? bias[o0 + j] : 0.0f);
@@ -246,6 +269,17 @@ LENET_INLINE inline void conv_rows_forward(float* out, const float* in, const fl
           for (int c = 0; c < s.in_c; ++c)
             for (int ky = 0; ky < k; ++ky) {
               const float* row = in_b + (std::size_t(c) * s.in_h + y + ky) * s.in_w + x0;
+              if (aligned) {  // lanes past the row read as 0, and only reach outputs past the row
+                V r[NV + 1];
+                for (int v = 0; v <= NV; ++v) r[v] = simd::load_n<W>(row + v * W, row_lanes[v]);
+                rows_forward_tap<W, 0>(acc, r, w);
+                rows_forward_tap<W, 1>(acc, r, w);
+                rows_forward_tap<W, 2>(acc, r, w);
+                rows_forward_tap<W, 3>(acc, r, w);
+                rows_forward_tap<W, 4>(acc, r, w);
+                w += kVecK * OB;
+                continue;
+              }
               for (int kx = 0; kx < k; ++kx, w += OB) {
                 V iv[NV];
                 for (int v = 0; v < NV; ++v) iv[v] = simd::load_n<W>(row + kx + v * W, lanes[v]);
@@ -320,6 +354,16 @@ LENET_INLINE inline void conv_maps_forward(float* out, const float* in, const fl
   }
 }
 
+// One kernel tap KX of conv_rows_weight_grad on aligned rows: the input vector from two aligned ones. Its
+// lanes past the output row meet zeros of d_out; they hold inputs of the same row (or zeros), which other
+// outputs use, so a NaN there would be in the sum anyway.
+template <int W, int KX, int OB, int K>
+LENET_INLINE inline void rows_grad_tap(simd::Vec<W> (&acc)[OB * K], const simd::Vec<W> (&gv)[OB],
+                                       const simd::Vec<W>& lo, const simd::Vec<W>& hi) {
+  const simd::Vec<W> iv = KX == 0 ? lo : simd::window<W, KX>(lo, hi);
+  for (int j = 0; j < OB; ++j) acc[j * K + KX] += gv[j] * iv;
+}
+
 // Weight gradient, vectors along the output row: d_w (out_c, in_c, k, k) += Σ_b Σ_y,x d_out · in, for
 // blocks of OB output maps and one kernel row at a time. Sample by sample, so that one sample's d_out and
 // input stay in L1; the per-tap vectors of partial sums are added into `part` (out_c·in_c·k·k vectors),
@@ -332,6 +376,7 @@ LENET_INLINE inline void conv_rows_weight_grad(float* d_w, const float* d_out, c
   const int oh = s.out_h(), ow = s.out_w();
   const std::size_t in_size = std::size_t(s.in_c) * s.in_h * s.in_w, ohw = std::size_t(oh) * ow;
   const std::size_t taps = std::size_t(s.out_c) * s.in_c * K * K;
+  const bool aligned = rows_on_cache_lines<W>(in, s.in_w);
   std::fill(part, part + taps * W, 0.0f);
   for (int b = 0; b < n; ++b)
     for (int o0 = 0; o0 < s.out_c; o0 += OB) {
@@ -344,14 +389,26 @@ LENET_INLINE inline void conv_rows_weight_grad(float* d_w, const float* d_out, c
           V acc[OB * K] = {};  // (map j, tap kx) at j·K + kx
           const float* plane = in + b * in_size + (std::size_t(c) * s.in_h + ky) * s.in_w;
           for (int x0 = 0; x0 < ow; x0 += NV * W) {  // one chunk for rows up to NV·W wide
-            int lanes[NV];
+            int lanes[NV], row_lanes[NV + 1];
             for (int v = 0; v < NV; ++v) lanes[v] = std::clamp(ow - x0 - v * W, 0, W);
+            for (int v = 0; v <= NV; ++v) row_lanes[v] = std::clamp(s.in_w - x0 - v * W, 0, W);
             for (int y = 0; y < oh; ++y) {
               const float* row = plane + std::size_t(y) * s.in_w + x0;
               const std::size_t gy = std::size_t(y) * ow + x0;
+              V r[NV + 1];  // the aligned row, when it is
+              if (aligned)
+                for (int v = 0; v <= NV; ++v) r[v] = simd::load_n<W>(row + v * W, row_lanes[v]);
               for (int v = 0; v < NV; ++v) {
                 V gv[OB];
                 for (int j = 0; j < OB; ++j) gv[j] = simd::load_n<W>(g[j] + gy + v * W, lanes[v]);
+                if (aligned) {
+                  rows_grad_tap<W, 0, OB, K>(acc, gv, r[v], r[v + 1]);
+                  rows_grad_tap<W, 1, OB, K>(acc, gv, r[v], r[v + 1]);
+                  rows_grad_tap<W, 2, OB, K>(acc, gv, r[v], r[v + 1]);
+                  rows_grad_tap<W, 3, OB, K>(acc, gv, r[v], r[v + 1]);
+                  rows_grad_tap<W, 4, OB, K>(acc, gv, r[v], r[v + 1]);
+                  continue;
+                }
                 for (int kx = 0; kx < K; ++kx) {
                   const V iv = simd::load_n<W>(row + v * W + kx, lanes[v]);
                   for (int j = 0; j < OB; ++j) acc[j * K + kx] += gv[j] * iv;

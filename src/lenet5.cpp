@@ -226,14 +226,14 @@ void image_to_input(float* out, const std::uint8_t* image, int rows, int cols) {
 
 namespace {
 
-void squash_forward(Arch arch, std::vector<float>& buf, std::size_t count) {
+void squash_forward(Arch arch, AlignedFloats& buf, std::size_t count) {
   if (arch == Arch::Lenet5_1998)
     scaled_tanh_forward(buf.data(), buf.data(), count);
   else
     relu_forward(buf.data(), buf.data(), count);
 }
 
-void squash_backward(Arch arch, std::vector<float>& d, const std::vector<float>& out, std::size_t count) {
+void squash_backward(Arch arch, AlignedFloats& d, const AlignedFloats& out, std::size_t count) {
   if (arch == Arch::Lenet5_1998)
     scaled_tanh_backward(d.data(), d.data(), out.data(), count);
   else
@@ -368,7 +368,7 @@ void lenet5_backward_hessian(const Lenet5& m, Activations& a, const std::uint8_t
     linear_backward_hessian(a.d_f6.data(), h + m.at.out_w, h + m.at.out_b, seed, a.f6.data(), p + m.at.out_w,
                             Lenet5::kF6, kClasses, n);
   }
-  auto squash = [&](std::vector<float>& d2, const std::vector<float>& out, std::size_t count) {
+  auto squash = [&](AlignedFloats& d2, const AlignedFloats& out, std::size_t count) {
     if (paper)
       scaled_tanh_backward_hessian(d2.data(), d2.data(), out.data(), count);
     else

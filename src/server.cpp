@@ -228,10 +228,7 @@ struct DigitServer::Impl {
   nlohmann::json feature_maps(const Activations& a) const {
     nlohmann::json out = nlohmann::json::array();
     for (const LayerInfo& l : map_layers) {
-      const std::vector<float>& buf = l.name == "C1"   ? a.c1
-                                      : l.name == "S2" ? a.s2
-                                      : l.name == "C3" ? a.c3
-                                                       : a.s4;
+      const AlignedFloats& buf = l.name == "C1" ? a.c1 : l.name == "S2" ? a.s2 : l.name == "C3" ? a.c3 : a.s4;
       const std::size_t count =
           std::size_t(l.output[0]) * std::size_t(l.output[1]) * std::size_t(l.output[2]);
       if (buf.size() < count) throw std::logic_error("activations of " + l.name + " smaller than its output");

@@ -21,7 +21,7 @@ namespace lenet {
 namespace {
 
 constexpr int kMaxChunk = 16;  // samples per forward/backward call: their activations stay in L2
-constexpr int kMinSlice = 8;    // fewer samples than this per thread is not worth a thread
+constexpr int kMinSlice = 8;   // fewer samples than this per thread is not worth a thread
 
 void fill_inputs(Activations& a, const Dataset& data, const int* indices, int first, int n) {
   // Shuffled images are scattered over the whole set: fetching the next one while this one is converted
@@ -47,7 +47,7 @@ Engine::Engine(const Lenet5& model, int threads, int max_batch)
   for (int t = 0; t < threads_; ++t) acts_.emplace_back(model, per_thread);
   passes_.resize(std::size_t(threads_));
   bad_.resize(std::size_t(threads_));
-  if (threads_ > 1) grads_.assign(threads_, std::vector<float>(model.params.size()));
+  if (threads_ > 1) grads_.assign(threads_, AlignedFloats(model.params.size()));
 }
 
 int Engine::slices_for(int n) const { return std::clamp(n / kMinSlice, 1, threads_); }

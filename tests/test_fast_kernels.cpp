@@ -16,6 +16,7 @@
 
 #include "helpers/gradcheck.h"  // random_vector
 #include "lenet/activation.h"
+#include "lenet/aligned.h"
 #include "lenet/conv2d.h"
 #include "lenet/gemm.h"
 #include "lenet/lenet5.h"
@@ -37,11 +38,20 @@ void* operator new(std::size_t size) {
   if (void* p = std::malloc(size ? size : 1)) return p;
   throw std::bad_alloc();
 }
-// GCC cannot tell that this operator delete pairs with the operator new above.
+// The cache-aligned buffers (lenet/aligned.h) come from the aligned form.
+void* operator new(std::size_t size, std::align_val_t alignment) {
+  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
+  const std::size_t a = std::size_t(alignment);
+  if (void* p = std::aligned_alloc(a, (std::max<std::size_t>(size, 1) + a - 1) / a * a)) return p;
+  throw std::bad_alloc();
+}
+// GCC cannot tell that these operators delete pair with the operators new above.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 #pragma GCC diagnostic pop
 
 namespace lenet {
@@ -139,35 +149,45 @@ void compare_conv(const Conv2dShape& s, int n, std::uint64_t seed, const std::st
              d_bias0 = random_vector(std::size_t(s.out_c), rng);
   const float nan = std::numeric_limits<float>::quiet_NaN();
 
-  std::vector<float> out(out_size, nan), out_ref(out_size, nan);
-  conv2d_forward(out.data(), in.data(), weight.data(), bias.data(), s, n);
+  std::vector<float> out_ref(out_size, nan), out_relu_ref(out_size, nan), naive_relu(out_size, nan);
   naive::conv2d_forward(out_ref.data(), in.data(), weight.data(), bias.data(), s, n);
-  worst.add(relative_difference(out, out_ref), name + " out");
-  // The fused ReLU: the same outputs with every non-positive one (and a NaN) stored as 0.
-  std::vector<float> out_relu(out_size, nan), out_relu_ref = out_ref;
-  conv2d_forward(out_relu.data(), in.data(), weight.data(), bias.data(), s, n, true);
+  out_relu_ref = out_ref;
   relu_forward(out_relu_ref.data(), out_relu_ref.data(), out_size);
-  worst.add(relative_difference(out_relu, out_relu_ref), name + " out with ReLU");
-  for (std::size_t i = 0; i < out_size; ++i)
-    if (out_relu_ref[i] == 0.0f) {
-      ASSERT_EQ(out_relu[i], 0.0f) << name << " ReLU output " << i;
-    }
-  std::vector<float> naive_relu(out_size, nan);
   naive::conv2d_forward(naive_relu.data(), in.data(), weight.data(), bias.data(), s, n, true);
   EXPECT_TRUE(naive_relu == out_relu_ref) << name << ": the naive ReLU differs from relu_forward";
-
-  std::vector<float> d_in(in_size, nan), d_in_ref(in_size, nan);
-  std::vector<float> dw = d_weight0, dw_ref = d_weight0, db = d_bias0, db_ref = d_bias0;
-  conv2d_backward(d_in.data(), dw.data(), db.data(), d_out.data(), in.data(), weight.data(), s, n);
+  std::vector<float> d_in_ref(in_size, nan), dw_ref = d_weight0, db_ref = d_bias0;
   naive::conv2d_backward(d_in_ref.data(), dw_ref.data(), db_ref.data(), d_out.data(), in.data(),
                          weight.data(), s, n);
-  worst.add(relative_difference(d_in, d_in_ref), name + " d_in");
-  worst.add(relative_difference(dw, dw_ref), name + " d_weight");
-  worst.add(relative_difference(db, db_ref), name + " d_bias");
 
-  std::vector<float> dw2 = d_weight0, db2 = d_bias0;
-  conv2d_backward(nullptr, dw2.data(), db2.data(), d_out.data(), in.data(), weight.data(), s, n);
-  worst.add(relative_difference(dw2, dw_ref), name + " d_weight without d_in");
+  // The input on a cache line (the kernels then read whole aligned rows when they can) and one float off.
+  for (int shift : {0, 1}) {
+    AlignedFloats placed(in_size + 1, nan);
+    std::copy(in.begin(), in.end(), placed.begin() + shift);
+    const float* x = placed.data() + shift;
+    const std::string at = name + (shift ? " (input off the cache line)" : "");
+
+    std::vector<float> out(out_size, nan);
+    conv2d_forward(out.data(), x, weight.data(), bias.data(), s, n);
+    worst.add(relative_difference(out, out_ref), at + " out");
+    // The fused ReLU: the same outputs with every non-positive one (and a NaN) stored as 0.
+    std::vector<float> out_relu(out_size, nan);
+    conv2d_forward(out_relu.data(), x, weight.data(), bias.data(), s, n, true);
+    worst.add(relative_difference(out_relu, out_relu_ref), at + " out with ReLU");
+    for (std::size_t i = 0; i < out_size; ++i)
+      if (out_relu_ref[i] == 0.0f) {
+        ASSERT_EQ(out_relu[i], 0.0f) << at << " ReLU output " << i;
+      }
+
+    std::vector<float> d_in(in_size, nan), dw = d_weight0, db = d_bias0;
+    conv2d_backward(d_in.data(), dw.data(), db.data(), d_out.data(), x, weight.data(), s, n);
+    worst.add(relative_difference(d_in, d_in_ref), at + " d_in");
+    worst.add(relative_difference(dw, dw_ref), at + " d_weight");
+    worst.add(relative_difference(db, db_ref), at + " d_bias");
+
+    std::vector<float> dw2 = d_weight0, db2 = d_bias0;
+    conv2d_backward(nullptr, dw2.data(), db2.data(), d_out.data(), x, weight.data(), s, n);
+    worst.add(relative_difference(dw2, dw_ref), at + " d_weight without d_in");
+  }
 }
 
 std::string describe(const Conv2dShape& s, int n) {
@@ -182,6 +202,8 @@ TEST_F(AtEveryLevel, ConvolutionMatchesNaiveOnEveryPath) {
   wide_table.inputs[5] = {2, 0};  // a table over 32 maps: two map vectors at AVX-512
   const std::vector<Conv2dShape> shapes = {
       {1, 32, 32, 6, 5, nullptr},       // C1: vectors along the row, 28 = 16 + 12 lanes
+      {3, 9, 48, 7, 5, nullptr},        // rows of 48 (two chunks, aligned when the input is), 7 maps
+      {2, 8, 16, 6, 5, nullptr},        // rows of 16: one aligned vector and zeros past the row
       {6, 14, 14, 16, 5, nullptr},      // C3 full: vectors across the maps; input gradient along rows
       {6, 14, 14, 16, 5, &table_i},     // C3, Table I
       {6, 9, 11, 16, 5, &table_i},      // odd plane, tiles shifted back at the edges

@@ -159,7 +159,8 @@ TEST(Hessian, WholeNetworkTopLayerByHand) {
   Rng rng(6);
   model.init(rng);
   Activations a(model, 3);
-  a.input = random_vector(a.input.size(), rng, -0.1f, 1.175f);
+  const std::vector<float> input = random_vector(a.input.size(), rng, -0.1f, 1.175f);
+  a.input.assign(input.begin(), input.end());
   const std::uint8_t labels[3] = {1, 7, 4};
   lenet5_forward(model, a, 3);
   std::vector<float> h(model.params.size(), 0.0f);

@@ -146,13 +146,12 @@ std::vector<double> ref_linear(const std::vector<double>& in, int in_f, int out_
   return out;
 }
 
-Reference reference_forward(const Lenet5& m, const std::vector<float>& input, int n) {
+Reference reference_forward(const Lenet5& m, const float* input, int n) {
   const Arch arch = m.arch();
   const bool paper = arch == Arch::Lenet5_1998;
   const float* p = m.params.data();
   Reference r;
-  Maps x{1, kInputSide, kInputSide,
-         std::vector<double>(input.begin(), input.begin() + std::ptrdiff_t(n) * kInputSize)};
+  Maps x{1, kInputSide, kInputSide, std::vector<double>(input, input + std::ptrdiff_t(n) * kInputSize)};
   Maps c1 = ref_conv(x, 6, nullptr, p + m.at.c1_w, p + m.at.c1_b, n);  // C1
   ref_squash(arch, c1.v, r.pattern);
   Maps s2 = ref_pool(arch, c1, p + m.at.s2_w, p + m.at.s2_b, n, r.pattern);  // S2
@@ -210,7 +209,7 @@ TEST(ReferenceForward, Lenet5ForwardAndLossMatchTheDoubleReference) {
     Activations a(model, kBatch);
     random_input(a, kBatch, rng);
     const double loss = forward_loss(model, a, kBatch);
-    const Reference r = reference_forward(model, a.input, kBatch);
+    const Reference r = reference_forward(model, a.input.data(), kBatch);
     double scale = 0, diff = 0;
     for (std::size_t i = 0; i < r.scores.size(); ++i) {
       scale = std::max(scale, std::abs(r.scores[i]));
@@ -234,12 +233,12 @@ void backprop(Lenet5& model, Activations& a, int n) {
 
 // Does moving parameter i by ±h take some ReLU or max-pool across its kink? Perturbs as the checker does.
 bool crosses_kink(Lenet5& model, const std::vector<float>& input, std::size_t i, double h) {
-  const std::vector<std::int32_t> base = reference_forward(model, input, kBatch).pattern;
+  const std::vector<std::int32_t> base = reference_forward(model, input.data(), kBatch).pattern;
   const float x = model.params[i];
   bool crossed = false;
   for (double step : {h, -h}) {
     model.params[i] = float(double(x) + step);
-    crossed = crossed || reference_forward(model, input, kBatch).pattern != base;
+    crossed = crossed || reference_forward(model, input.data(), kBatch).pattern != base;
   }
   model.params[i] = x;
   return crossed;
@@ -248,9 +247,9 @@ bool crosses_kink(Lenet5& model, const std::vector<float>& input, std::size_t i,
 // The float forward must be on the same side of every kink as the double one, or the analytic gradient
 // would belong to a different piece of the function than the numerical one.
 void expect_same_kink_sides(const Lenet5& model, const Activations& a) {
-  const Reference r = reference_forward(model, a.input, kBatch);
+  const Reference r = reference_forward(model, a.input.data(), kBatch);
   std::size_t mismatches = 0, q = 0;
-  auto same_sign = [&](const std::vector<float>& buf, std::size_t count) {
+  auto same_sign = [&](const AlignedFloats& buf, std::size_t count) {
     for (std::size_t i = 0; i < count; ++i) mismatches += r.pattern[q++] != (buf[i] > 0.0f);
   };
   auto same_winner = [&](const std::vector<std::int32_t>& arg, const PoolShape& s, std::size_t count) {
@@ -294,10 +293,10 @@ ModelCheck check_model_gradient(Arch arch, std::uint64_t seed, double h, double 
   random_input(a, kBatch, rng);
   backprop(model, a, kBatch);
   const std::vector<float> analytic = model.grads;
-  const std::vector<float> input = a.input;
+  const std::vector<float> input(a.input.begin(), a.input.end());
   if (arch == Arch::Lenet5) expect_same_kink_sides(model, a);
 
-  auto loss = [&] { return reference_forward(model, input, kBatch).loss; };
+  auto loss = [&] { return reference_forward(model, input.data(), kBatch).loss; };
   // Small tensors (S2's 6 coefficients) entirely, the rest of the values shared among the larger ones.
   std::vector<const TensorInfo*> by_size;
   for (const TensorInfo& t : model.tensors()) by_size.push_back(&t);

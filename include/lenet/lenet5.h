@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lenet/aligned.h"
 #include "lenet/conv2d.h"
 #include "lenet/rng.h"
 #include "lenet/subsample.h"
@@ -95,12 +96,13 @@ class Lenet5 {
 struct Activations {
   Activations(const Lenet5& model, int capacity);
   int capacity = 0;
-  std::vector<float> input;                  // (n, 1, 32, 32)
-  std::vector<float> c1, s2, c3, s4, c5;     // post-squashing outputs, NCHW
-  std::vector<float> f6;                     // (n, 84)
-  std::vector<float> scores;                 // (n, 10): logits or RBF penalties
+  // Cache-line aligned (aligned.h), like the kernels' scratch.
+  AlignedFloats input;                       // (n, 1, 32, 32)
+  AlignedFloats c1, s2, c3, s4, c5;          // post-squashing outputs, NCHW
+  AlignedFloats f6;                          // (n, 84)
+  AlignedFloats scores;                      // (n, 10): logits or RBF penalties
   std::vector<std::int32_t> s2_arg, s4_arg;  // max-pool winners (modern)
-  std::vector<float> d_c1, d_s2, d_c3, d_s4, d_c5, d_f6, d_scores;
+  AlignedFloats d_c1, d_s2, d_c3, d_s4, d_c5, d_f6, d_scores;
 };
 
 // One image (rows×cols uint8, 0 = background, 255 = ink, at most 32×32) → the network's 32×32 input,

@@ -224,6 +224,20 @@ LENET_INLINE inline Vec<W> zip(const Vec<W>& e, const Vec<W>& o, std::integer_se
 }
 }  // namespace detail
 
+namespace detail {
+template <int W, int S, int... L>
+LENET_INLINE inline Vec<W> window(const Vec<W>& a, const Vec<W>& b, std::integer_sequence<int, L...>) {
+  return __builtin_shufflevector(a, b, (L + S)...);
+}
+}  // namespace detail
+
+// Lanes S .. S + W − 1 of the 2W lanes a, b: from two loads on cache-line boundaries, the vector that
+// starts S floats further on, without a load across two lines (one valignd at AVX-512).
+template <int W, int S>
+LENET_INLINE inline Vec<W> window(const Vec<W>& a, const Vec<W>& b) {
+  return detail::window<W, S>(a, b, std::make_integer_sequence<int, W>{});
+}
+
 // The even-numbered (Odd = 0) or odd-numbered (Odd = 1) lanes of the 2W lanes a, b.
 template <int W, int Odd>
 LENET_INLINE inline Vec<W> alternate(const Vec<W>& a, const Vec<W>& b) {

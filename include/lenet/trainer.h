@@ -69,7 +69,7 @@ class Engine {
   int slices_for(int n) const;
   int threads_;
   std::vector<Activations> acts_;
-  std::vector<std::vector<float>> grads_;  // slices 1.. ; all zero between calls
+  std::vector<AlignedFloats> grads_;  // slices 1.. ; all zero between calls
   std::vector<Pass> passes_;
   std::vector<int> bad_;  // per thread: a non-finite sum was seen in its share
 };
