@@ -139,7 +139,9 @@ def main():
               f"(PyTorch {torch_gflops:.1f} GFLOP/s = {100 * torch_gflops / peak:.0f}%; target >= 40%)")
         if "train_cpu_seconds" in med["lenet"]:  # the work done while it held a CPU, whatever the load
             cpu_rate = lenet0["train_images"] * flops_train / med["lenet"]["train_cpu_seconds"] * 1e-9
-            print(f"by CPU time: {cpu_rate:.1f} GFLOP per CPU-second (the 2 vCPUs may share one core's FMA units)")
+            per_thread = peak / a.threads
+            print(f"by CPU time: {cpu_rate:.1f} GFLOP per CPU-second = {100 * cpu_rate / per_thread:.0f}% "
+                  f"of one thread's share of the peak ({per_thread:.1f})")
     infer_gflops = med["lenet"]["infer_images_per_s"] * flops_fwd * 1e-9
     print(f"inference at {infer_gflops:.1f} GFLOP/s = {100 * infer_gflops / peak:.0f}% of peak")
     if a.rss:
