@@ -6,9 +6,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "lenet/aligned.h"
-
 #include "lenet/activation.h"
+#include "lenet/aligned.h"
 #include "lenet/conv2d.h"
 #include "lenet/linear.h"
 #include "lenet/maxpool.h"
