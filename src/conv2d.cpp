@@ -355,8 +355,9 @@ LENET_INLINE inline void conv_maps_forward(float* out, const float* in, const fl
 }
 
 // One kernel tap KX of conv_rows_weight_grad on aligned rows: the input vector from two aligned ones. Its
-// lanes past the output row meet zeros of d_out; they hold inputs of the same row (or zeros), which other
-// outputs use, so a NaN there would be in the sum anyway.
+// lanes past the output row meet zeros of d_out; they hold inputs of the same row (or zeros past it).
+// Every input of a row is under some tap of some output, so a NaN there makes this map's gradient NaN
+// as the naive sums would, if perhaps at another tap.
 template <int W, int KX, int OB, int K>
 LENET_INLINE inline void rows_grad_tap(simd::Vec<W> (&acc)[OB * K], const simd::Vec<W> (&gv)[OB],
                                        const simd::Vec<W>& lo, const simd::Vec<W>& hi) {

@@ -24,17 +24,20 @@ constexpr int kMaxChunk = 16;  // samples per forward/backward call: their activ
 constexpr int kMinSlice = 8;   // fewer samples than this per thread is not worth a thread
 
 void fill_inputs(Activations& a, const Dataset& data, const int* indices, int first, int n) {
-  // Shuffled images are scattered over the whole set: fetching the next one while this one is converted
-  // hides most of the memory latency (a training epoch spent ~4% here without it).
-  const std::size_t image_bytes = std::size_t(data.rows) * data.cols;
-  const auto index = [&](int i) { return indices ? indices[first + i] : first + i; };
   for (int i = 0; i < n; ++i) {
-    if (i + 1 < n) {
-      const std::uint8_t* next = data.image(index(i + 1));
-      for (std::size_t at = 0; at < image_bytes; at += 64) __builtin_prefetch(next + at);
-    }
-    image_to_input(a.input.data() + std::size_t(i) * kInputSize, data.image(index(i)), data.rows, data.cols);
+    const int idx = indices ? indices[first + i] : first + i;
+    image_to_input(a.input.data() + std::size_t(i) * kInputSize, data.image(idx), data.rows, data.cols);
   }
+}
+
+// The slice work of a gradient pass: the loss of a chunk whose forward pass is done, then its backward,
+// adding into the slice's arena.
+auto gradient_work(const Lenet5& model, LossKind loss, float map_j, float grad_scale) {
+  return [&model, loss, map_j, grad_scale](Activations& a, const std::uint8_t* labels, int m, float* arena) {
+    const double l = lenet5_loss(model, a, labels, m, loss, map_j, grad_scale);
+    lenet5_backward(model, a, arena, m);
+    return l;
+  };
 }
 
 }  // namespace
@@ -134,26 +137,15 @@ Engine::Pass Engine::accumulate(float* target, const Lenet5& model, const Datase
 
 Engine::Pass Engine::accumulate_gradients(Lenet5& model, const Dataset& data, const int* indices, int n,
                                           LossKind loss, float map_j, float grad_scale) {
-  return accumulate(
-      model.grads.data(), model, data, indices, n,
-      [&](Activations& a, const std::uint8_t* labels, int m, float* arena) {
-        const double l = lenet5_loss(model, a, labels, m, loss, map_j, grad_scale);
-        lenet5_backward(model, a, arena, m);
-        return l;
-      },
-      [](std::size_t, std::size_t) {});
+  return accumulate(model.grads.data(), model, data, indices, n,
+                    gradient_work(model, loss, map_j, grad_scale), [](std::size_t, std::size_t) {});
 }
 
 Engine::Pass Engine::train_step(Lenet5& model, const Dataset& data, const int* indices, int n, LossKind loss,
                                 float map_j, float grad_scale, Optimizer& optimizer, float lr) {
   const long long step = optimizer.steps + 1;
   const Pass p = accumulate(
-      model.grads.data(), model, data, indices, n,
-      [&](Activations& a, const std::uint8_t* labels, int m, float* arena) {
-        const double l = lenet5_loss(model, a, labels, m, loss, map_j, grad_scale);
-        lenet5_backward(model, a, arena, m);
-        return l;
-      },
+      model.grads.data(), model, data, indices, n, gradient_work(model, loss, map_j, grad_scale),
       [&](std::size_t lo, std::size_t hi) {
         optimizer.update(model.params, model.grads, lr, lo, hi, step);
         std::fill(model.grads.begin() + std::ptrdiff_t(lo), model.grads.begin() + std::ptrdiff_t(hi), 0.0f);
