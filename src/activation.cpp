@@ -2,7 +2,6 @@
 // The tanh derivative is recovered from the output, saving the pre-activation buffer.
 #include "lenet/activation.h"
 
-#include <bit>
 #include <cstdint>
 
 #include "lenet/simd.h"
@@ -21,8 +20,8 @@ LENET_INLINE inline simd::Vec<W> fast_tanh(const simd::Vec<W>& t) {
   using V = simd::Vec<W>;
   using I = simd::IVec<W>;
   const I sign_bit = I{} + std::int32_t(0x80000000u);
-  const I t_bits = std::bit_cast<I>(t);
-  const V abs_t = std::bit_cast<V>(t_bits & ~sign_bit);
+  const I t_bits = simd::bit_cast<I>(t);
+  const V abs_t = simd::bit_cast<V>(t_bits & ~sign_bit);
   const V a = abs_t < 9.0f ? abs_t : V{} + 9.0f;   // tanh(9) = 1 − 3e-8: float 1
   const V y = a * (-2.0f * 1.44269504088896341f);  // log2(e^(−2a)) ∈ [−26, 0]
   const I k = __builtin_convertvector(y, I);       // truncation: r = y − k ∈ (−1, 0]
@@ -37,12 +36,12 @@ LENET_INLINE inline simd::Vec<W> fast_tanh(const simd::Vec<W>& t) {
   p = p * x + 0.5f;
   p = p * x + 1.0f;
   p = p * x + 1.0f;
-  const V e = p * std::bit_cast<V>((k + 127) << 23);  // 2^k as a float's exponent field; k ≥ −26
+  const V e = p * simd::bit_cast<V>((k + 127) << 23);  // 2^k as a float's exponent field; k ≥ −26
   const V large = (1.0f - e) / (1.0f + e);
   const V a2 = a * a;
   const V small = a * (1.0f + a2 * (-1.0f / 3.0f + a2 * (2.0f / 15.0f + a2 * (-17.0f / 315.0f))));
   const V r = a < 0.0625f ? small : large;
-  const V signed_r = std::bit_cast<V>(std::bit_cast<I>(r) | (t_bits & sign_bit));
+  const V signed_r = simd::bit_cast<V>(simd::bit_cast<I>(r) | (t_bits & sign_bit));
   return t == t ? signed_r : t;
 }
 

@@ -3,7 +3,6 @@
 #include "lenet/maxpool.h"
 
 #include <algorithm>
-#include <bit>
 #include <cstddef>
 
 #include "lenet/simd.h"
@@ -47,7 +46,7 @@ void maxpool_forward(float* out, std::int32_t* argmax, const float* in, const Po
           const int m = std::min(W, ow - x0);
           simd::store_n<W>(q + y * ow + x0, best, m);
           // the indices travel as float bit patterns through the masked store
-          simd::store_n<W>(reinterpret_cast<float*>(am + y * ow + x0), std::bit_cast<V>(at), m);
+          simd::store_n<W>(reinterpret_cast<float*>(am + y * ow + x0), simd::bit_cast<V>(at), m);
         }
     }
   });
@@ -73,7 +72,7 @@ void maxpool_backward(float* d_in, const float* d_out, const std::int32_t* argma
         for (int x0 = 0; x0 < ow; x0 += W) {
           const int m = std::min(W, ow - x0), lo = std::min(W, 2 * m), hi = 2 * m - lo;
           const V at_bits = simd::load_n<W>(reinterpret_cast<const float*>(am + y * ow + x0), m);
-          const I at = std::bit_cast<I>(at_bits);
+          const I at = simd::bit_cast<I>(at_bits);
           const V gv = simd::load_n<W>(g + y * ow + x0, m), zero = {};
           const I first = lane2 + ((2 * y) * in_w + 2 * x0);
           // Each block writes its winner's gradient and zeros elsewhere: d_in is assigned in full.

@@ -83,6 +83,17 @@ using Vec = typename Types<W>::F;
 template <int W>
 using IVec = typename Types<W>::I;
 
+// std::bit_cast for the vector types, always inlined: std::bit_cast is an ordinary function, and a copy of
+// it that is not inlined is compiled for the baseline ISA, which moves a 512-bit vector with SSE
+// instructions that need an alignment the argument need not have (seen with other tuning flags: a crash).
+template <class To, class From>
+LENET_INLINE inline To bit_cast(const From& v) {
+  static_assert(sizeof(To) == sizeof(From));
+  To t;
+  std::memcpy(&t, &v, sizeof t);
+  return t;
+}
+
 template <int W>
 LENET_INLINE inline Vec<W> load(const float* p) {
   Vec<W> v;
