@@ -29,42 +29,28 @@ void run_predict(const PredictOptions& o) {
   const LoadedModel loaded = load_lenet5(model_path);
   DigitClassifier classifier(loaded.model, 1);
   const bool rejecting = o.reject_below > 0;
-  int failed = 0;
-  for (std::size_t i = 0; i < o.images.size(); ++i) {
-    const std::string& file = o.images[i];
-    try {
-      const MnistImage input = preprocess_digit(load_grey_image(file));
-      const DigitGuess g = classifier.classify(input);
-      if (!o.show_input.empty())
-        save_image(numbered_path(o.show_input, i, o.images.size()), input.data(), kMnistSide, kMnistSide, 1);
-      const bool unsure = rejecting && g.confidence < o.reject_below;
-      if (o.json) {
-        nlohmann::ordered_json j = {
-            {"file", file},
-            {"digit", unsure ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(g.digit)},
-            {"confidence", g.confidence},
-            {"probabilities", g.probabilities}};
-        if (rejecting) j["unsure"] = unsure;
-        std::printf("%s\n", j.dump().c_str());
-      } else {
-        const auto top = g.top3();
-        std::string answer = unsure ? "unsure" : std::to_string(g.digit);
-        std::printf("%s: %s  (confidence %.1f%%; top 3: %d %.1f%%, %d %.1f%%, %d %.1f%%)\n", file.c_str(),
-                    answer.c_str(), 100 * g.confidence, top[0], 100 * g.probabilities[top[0]], top[1],
-                    100 * g.probabilities[top[1]], top[2], 100 * g.probabilities[top[2]]);
-      }
-    } catch (const std::exception& e) {
-      ++failed;
-      if (o.json)
-        std::printf("%s\n", nlohmann::ordered_json({{"file", file}, {"error", e.what()}}).dump().c_str());
-      else
-        std::fprintf(stderr, "lenet: error: %s\n", e.what());
+  answer_each_image(o.images, o.json, [&](std::size_t i, const std::string& file) {
+    const MnistImage input = preprocess_digit(load_grey_image(file));
+    const DigitGuess g = classifier.classify(input);
+    if (!o.show_input.empty())
+      save_image(numbered_path(o.show_input, i, o.images.size()), input.data(), kMnistSide, kMnistSide, 1);
+    const bool unsure = rejecting && g.confidence < o.reject_below;
+    if (o.json) {
+      nlohmann::ordered_json j = {
+          {"file", file},
+          {"digit", unsure ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(g.digit)},
+          {"confidence", g.confidence},
+          {"probabilities", g.probabilities}};
+      if (rejecting) j["unsure"] = unsure;
+      std::printf("%s\n", j.dump().c_str());
+    } else {
+      const auto top = g.top3();
+      std::string answer = unsure ? "unsure" : std::to_string(g.digit);
+      std::printf("%s: %s  (confidence %.1f%%; top 3: %d %.1f%%, %d %.1f%%, %d %.1f%%)\n", file.c_str(),
+                  answer.c_str(), 100 * g.confidence, top[0], 100 * g.probabilities[top[0]], top[1],
+                  100 * g.probabilities[top[1]], top[2], 100 * g.probabilities[top[2]]);
     }
-    std::fflush(stdout);
-  }
-  if (failed)
-    throw CommandError(std::to_string(failed) + " of " + std::to_string(o.images.size()) +
-                       " images could not be read");
+  });
 }
 
 }  // namespace

@@ -45,40 +45,26 @@ void run_read(const ReadCommandOptions& o) {
   DigitClassifier classifier(loaded.model, 32);
   ReadOptions ro;
   ro.reject_below = o.reject_below;
-  int failed = 0;
-  for (std::size_t i = 0; i < o.images.size(); ++i) {
-    const std::string& file = o.images[i];
-    try {
-      const GreyImage image = load_grey_image(file);
-      const Reading r = read_number(classifier, image, ro);
-      if (!o.annotate.empty()) save_annotated(numbered_path(o.annotate, i, o.images.size()), image, r);
-      if (o.json) {
-        nlohmann::ordered_json digits = nlohmann::ordered_json::array();
-        for (const ReadDigit& d : r.digits)
-          digits.push_back({{"digit", d.guess.digit},
-                            {"confidence", d.guess.confidence},
-                            {"box", {d.box.x, d.box.y, d.box.w, d.box.h}}});
-        std::printf(
-            "%s\n",
-            nlohmann::ordered_json({{"file", file}, {"text", r.text}, {"digits", digits}}).dump().c_str());
-      } else {
-        float lowest = 1;
-        for (const ReadDigit& d : r.digits) lowest = std::min(lowest, d.guess.confidence);
-        std::printf("%s: %s  (%zu digits, lowest confidence %.1f%%)\n", file.c_str(), r.text.c_str(),
-                    r.digits.size(), 100 * lowest);
-      }
-    } catch (const std::exception& e) {
-      ++failed;
-      if (o.json)
-        std::printf("%s\n", nlohmann::ordered_json({{"file", file}, {"error", e.what()}}).dump().c_str());
-      else
-        std::fprintf(stderr, "lenet: error: %s\n", e.what());
+  answer_each_image(o.images, o.json, [&](std::size_t i, const std::string& file) {
+    const GreyImage image = load_grey_image(file);
+    const Reading r = read_number(classifier, image, ro);
+    if (!o.annotate.empty()) save_annotated(numbered_path(o.annotate, i, o.images.size()), image, r);
+    if (o.json) {
+      nlohmann::ordered_json digits = nlohmann::ordered_json::array();
+      for (const ReadDigit& d : r.digits)
+        digits.push_back({{"digit", d.guess.digit},
+                          {"confidence", d.guess.confidence},
+                          {"box", {d.box.x, d.box.y, d.box.w, d.box.h}}});
+      std::printf(
+          "%s\n",
+          nlohmann::ordered_json({{"file", file}, {"text", r.text}, {"digits", digits}}).dump().c_str());
+    } else {
+      float lowest = 1;
+      for (const ReadDigit& d : r.digits) lowest = std::min(lowest, d.guess.confidence);
+      std::printf("%s: %s  (%zu digits, lowest confidence %.1f%%)\n", file.c_str(), r.text.c_str(),
+                  r.digits.size(), 100 * lowest);
     }
-    std::fflush(stdout);
-  }
-  if (failed)
-    throw CommandError(std::to_string(failed) + " of " + std::to_string(o.images.size()) +
-                       " images could not be read");
+  });
 }
 
 }  // namespace

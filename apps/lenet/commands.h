@@ -2,6 +2,11 @@
 // Commands parse and print; every computation lives in the library.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <cstddef>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 namespace lenet::app {
 
@@ -18,5 +23,12 @@ void add_serve_command(CLI::App& app);
 struct CommandError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// Runs answer(index, file) for each picture in turn (predict, read). A picture whose answer throws does
+// not stop the others: its error is printed (with json, as {"file", "error"} on its own stdout line;
+// else on stderr), and after the last picture a CommandError says how many could not be read. stdout is
+// flushed after each picture, so that a pipe sees every answer as it comes.
+void answer_each_image(const std::vector<std::string>& images, bool json,
+                       const std::function<void(std::size_t, const std::string&)>& answer);
 
 }  // namespace lenet::app
