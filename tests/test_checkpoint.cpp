@@ -11,6 +11,7 @@
 #include <iterator>
 #include <limits>
 
+#include "helpers/bars.h"
 #include "helpers/paths.h"
 #include "lenet/checkpoint.h"
 #include "lenet/lenet5_io.h"
@@ -21,28 +22,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Bars at a position and angle per class, plus noise: learnable, and needs no files.
-Dataset synthetic_digits(int count, std::uint64_t seed) {
-  Dataset d;
-  d.count = count;
-  d.rows = d.cols = 28;
-  d.images.assign(std::size_t(count) * 784, 0);
-  d.labels.resize(std::size_t(count));
-  Rng rng(seed);
-  for (int i = 0; i < count; ++i) {
-    const int label = int(rng.below(10));
-    d.labels[std::size_t(i)] = std::uint8_t(label);
-    std::uint8_t* img = d.images.data() + std::size_t(i) * 784;
-    for (int t = 0; t < 16; ++t) {
-      const int y = 6 + t, x = 4 + 2 * label + ((label % 3) - 1) * (t - 8) / 4;
-      img[y * 28 + x] = 255;
-      img[y * 28 + x + 1] = 200;
-    }
-    for (int p = 0; p < 784; ++p)
-      if (rng.below(20) == 0) img[p] = std::uint8_t(rng.below(128));
-  }
-  return d;
-}
+using test::bar_digits;
 
 std::string read_bytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -172,7 +152,7 @@ RunResult interrupted(const Case& c, const Dataset& train_set, const Dataset& te
 }
 
 TEST(Checkpoint, StoppingAndResumingAnywhereGivesTheUninterruptedModel) {
-  const Dataset train_set = synthetic_digits(data_size(), 1), test_set = synthetic_digits(40, 2);
+  const Dataset train_set = bar_digits(data_size(), 1), test_set = bar_digits(40, 2);
   for (const Case& c : cases()) {
     const RunResult ref = uninterrupted(c, train_set, test_set);
     const long long steps_per_epoch =
@@ -194,7 +174,7 @@ TEST(Checkpoint, StoppingAndResumingAnywhereGivesTheUninterruptedModel) {
 
 // Periodic checkpoints (here after every step): any one of them, picked at random, resumes exactly.
 TEST(Checkpoint, EveryPeriodicCheckpointResumesExactly) {
-  const Dataset train_set = synthetic_digits(data_size(), 3), test_set = synthetic_digits(30, 4);
+  const Dataset train_set = bar_digits(data_size(), 3), test_set = bar_digits(30, 4);
   const Case c = cases()[0];
   const RunResult ref = uninterrupted(c, train_set, test_set);
   const std::string path = test::temp_path("periodic.ckpt");
@@ -232,7 +212,7 @@ TEST(Checkpoint, EveryPeriodicCheckpointResumesExactly) {
 }
 
 TEST(Checkpoint, ResumingWithMoreEpochsContinuesTheRun) {
-  const Dataset train_set = synthetic_digits(data_size(), 5), test_set = synthetic_digits(30, 6);
+  const Dataset train_set = bar_digits(data_size(), 5), test_set = bar_digits(30, 6);
   Case c = cases()[2];  // SDLM: its learning rates by epoch are a longer list for more epochs
   c.cfg.epochs = 3;
   c.cfg.lr_by_epoch = paper_sdlm_schedule(3);
@@ -257,7 +237,7 @@ TEST(Checkpoint, ResumingWithMoreEpochsContinuesTheRun) {
 }
 
 TEST(Checkpoint, ARunWithADifferentRecipeOrDataIsRefused) {
-  const Dataset train_set = synthetic_digits(60, 7), test_set = synthetic_digits(20, 8);
+  const Dataset train_set = bar_digits(60, 7), test_set = bar_digits(20, 8);
   TrainConfig cfg = cases()[0].cfg;
   cfg.epochs = 1;
   const std::string path = test::temp_path("recipe.ckpt");
@@ -288,7 +268,7 @@ TEST(Checkpoint, ARunWithADifferentRecipeOrDataIsRefused) {
   other = cfg;
   other.optimizer.kind = OptimizerKind::Adam;
   refused(other, train_set, "optimizer.kind");
-  refused(cfg, synthetic_digits(60, 70), "train_set.crc32");
+  refused(cfg, bar_digits(60, 70), "train_set.crc32");
   other = cfg;
   other.epochs = 0;  // fewer epochs than the checkpoint has done
   try {
@@ -305,7 +285,7 @@ TEST(Checkpoint, ARunWithADifferentRecipeOrDataIsRefused) {
 // A learning rate that explodes in the second epoch: the error names the epoch, the step and tensors,
 // and the checkpoint of the first epoch is left exactly as it was.
 TEST(Checkpoint, DivergenceNamesStepAndTensorsAndKeepsTheLastGoodCheckpoint) {
-  const Dataset train_set = synthetic_digits(80, 9);
+  const Dataset train_set = bar_digits(80, 9);
   TrainConfig cfg;
   cfg.epochs = 2;
   cfg.batch = 10;
@@ -346,7 +326,7 @@ TEST(Checkpoint, DivergenceNamesStepAndTensorsAndKeepsTheLastGoodCheckpoint) {
 // A NaN already in a tensor's parameters: where it reaches the loss, the first step stops, naming it; where
 // it does not (a ReLU unit that outputs 0), the check before the epoch's checkpoint does.
 TEST(Checkpoint, ANaNInTheModelIsCaughtAndNamed) {
-  const Dataset train_set = synthetic_digits(40, 10);
+  const Dataset train_set = bar_digits(40, 10);
   TrainConfig cfg;
   cfg.epochs = 1;
   cfg.batch = 8;
@@ -382,7 +362,7 @@ TEST(Checkpoint, ANaNInTheModelIsCaughtAndNamed) {
 
 // A real checkpoint to break: SDLM, so that every optional tensor is there.
 std::string make_checkpoint(const std::string& name) {
-  const Dataset train_set = synthetic_digits(30, 11);
+  const Dataset train_set = bar_digits(30, 11);
   Case c = cases()[2];
   c.cfg.epochs = 1;
   c.cfg.lr_by_epoch.resize(1);

@@ -11,6 +11,7 @@
 #include <iterator>
 #include <limits>
 
+#include "helpers/bars.h"
 #include "helpers/paths.h"
 #include "lenet/lenet5_io.h"
 #include "lenet/trainer.h"
@@ -18,30 +19,7 @@
 namespace lenet {
 namespace {
 
-// A small synthetic set the tests can learn quickly: each class is a bar at its own position and
-// angle, plus noise, so it needs no files and still takes real learning.
-Dataset synthetic_digits(int count, std::uint64_t seed) {
-  Dataset d;
-  d.count = count;
-  d.rows = d.cols = 28;
-  d.images.assign(std::size_t(count) * 28 * 28, 0);
-  d.labels.resize(std::size_t(count));
-  Rng rng(seed);
-  for (int i = 0; i < count; ++i) {
-    const int label = int(rng.below(10));
-    d.labels[std::size_t(i)] = std::uint8_t(label);
-    std::uint8_t* img = d.images.data() + std::size_t(i) * 784;
-    const int shift = int(rng.below(3)) - 1;
-    for (int t = 0; t < 16; ++t) {
-      const int y = 6 + t, x = 4 + 2 * label + ((label % 3) - 1) * (t - 8) / 4 + shift;
-      if (x >= 0 && x < 28) img[y * 28 + x] = 255;
-      if (x + 1 >= 0 && x + 1 < 28) img[y * 28 + x + 1] = 200;
-    }
-    for (int p = 0; p < 784; ++p)
-      if (rng.below(20) == 0) img[p] = std::uint8_t(rng.below(128));
-  }
-  return d;
-}
+using test::bar_digits;
 
 std::vector<float> train_once(Arch arch, const Dataset& data, TrainConfig cfg) {
   Lenet5 model(arch);
@@ -63,7 +41,7 @@ TrainConfig small_config(Arch arch, int batch, int threads) {
 }
 
 TEST(Train, SameSeedAndThreadsGiveBitIdenticalModels) {
-  const Dataset data = synthetic_digits(test::sanitizer_run() ? 120 : 600, 3);
+  const Dataset data = bar_digits(test::sanitizer_run() ? 120 : 600, 3);
   for (Arch arch : {Arch::Lenet5, Arch::Lenet5_1998})
     for (int threads : {1, 2}) {
       const auto a = train_once(arch, data, small_config(arch, 32, threads));
@@ -75,7 +53,7 @@ TEST(Train, SameSeedAndThreadsGiveBitIdenticalModels) {
 }
 
 TEST(Train, SavedModelFilesAreBitIdentical) {
-  const Dataset data = synthetic_digits(300, 4);
+  const Dataset data = bar_digits(300, 4);
   std::string bytes[2];
   for (int run = 0; run < 2; ++run) {
     Lenet5 model(Arch::Lenet5);
@@ -92,7 +70,7 @@ TEST(Train, SavedModelFilesAreBitIdentical) {
 }
 
 TEST(Train, DifferentSeedsGiveDifferentModels) {
-  const Dataset data = synthetic_digits(300, 4);
+  const Dataset data = bar_digits(300, 4);
   auto cfg = small_config(Arch::Lenet5, 32, 2);
   const auto a = train_once(Arch::Lenet5, data, cfg);
   cfg.seed = 8;
@@ -102,7 +80,7 @@ TEST(Train, DifferentSeedsGiveDifferentModels) {
 
 // Stochastic (batch 1), mini-batch and full-batch descent each lower the loss on the same data.
 TEST(Train, AllThreeFormsOfGradientDescentLearn) {
-  const Dataset data = synthetic_digits(test::sanitizer_run() ? 200 : 400, 9);
+  const Dataset data = bar_digits(test::sanitizer_run() ? 200 : 400, 9);
   struct Case {
     int batch;
     float lr;
@@ -127,7 +105,7 @@ TEST(Train, AllThreeFormsOfGradientDescentLearn) {
 // Full batch takes exactly one optimiser step per epoch: with plain SGD, one epoch equals one step
 // of the mean gradient over the whole set, computed by hand here.
 TEST(Train, FullBatchIsOneStepOfTheMeanGradient) {
-  const Dataset data = synthetic_digits(100, 2);
+  const Dataset data = bar_digits(100, 2);
   Lenet5 model(Arch::Lenet5);
   Rng rng(3);
   model.init(rng);
@@ -155,7 +133,7 @@ TEST(Train, FullBatchIsOneStepOfTheMeanGradient) {
 // same as summing, then optimizer.step() and zero_grad(): bit for bit, for every optimiser, over several
 // steps (momentum's and Adam's state carry over), on 1 and 2 threads.
 TEST(Train, FusedStepEqualsSumThenStep) {
-  const Dataset data = synthetic_digits(96, 4);
+  const Dataset data = bar_digits(96, 4);
   std::vector<int> order(96);
   for (int i = 0; i < 96; ++i) order[std::size_t(i)] = (i * 37) % 96;
   for (OptimizerKind kind :
@@ -194,7 +172,7 @@ TEST(Train, FusedStepEqualsSumThenStep) {
 
 // A step whose gradients are not finite changes nothing and leaves its summed gradients for the report.
 TEST(Train, FusedStepThatIsNotFiniteChangesNoParameter) {
-  const Dataset data = synthetic_digits(64, 6);
+  const Dataset data = bar_digits(64, 6);
   for (int threads : {1, 2}) {
     Lenet5 model(Arch::Lenet5);
     Rng rng(8);
@@ -218,7 +196,7 @@ TEST(Train, FusedStepThatIsNotFiniteChangesNoParameter) {
 // The paper's recipe end to end on small data: online SDLM (one update per pattern, curvature
 // re-estimated before each pass) on the 1998 network lowers the MAP loss and learns the classes.
 TEST(Train, SdlmOnlineTrainingOfThe1998NetworkLearns) {
-  const Dataset data = synthetic_digits(400, 12);
+  const Dataset data = bar_digits(400, 12);
   Lenet5 model(Arch::Lenet5_1998);
   Rng rng(1);
   model.init(rng);
@@ -239,7 +217,7 @@ TEST(Train, SdlmOnlineTrainingOfThe1998NetworkLearns) {
 // With distortions every pass sees other images: the model differs from an undistorted run with the
 // same seed, still learns, and the shuffling stream is untouched (same order, so same first step).
 TEST(Train, DistortedPassesTrainOnFreshImages) {
-  const Dataset data = synthetic_digits(400, 13);
+  const Dataset data = bar_digits(400, 13);
   TrainConfig cfg = small_config(Arch::Lenet5, 20, 1);
   cfg.epochs = 3;
   const auto plain = train_once(Arch::Lenet5, data, cfg);
@@ -252,7 +230,7 @@ TEST(Train, DistortedPassesTrainOnFreshImages) {
 }
 
 TEST(Train, DivergenceStopsWithAClearError) {
-  const Dataset data = synthetic_digits(200, 5);
+  const Dataset data = bar_digits(200, 5);
   Lenet5 model(Arch::Lenet5);
   Rng rng(1);
   model.init(rng);
