@@ -18,8 +18,11 @@ import time
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+
+# The network the tests pin lenet to (ReLU, max pooling, full C3, 10 logits), defined once, in the script
+# that writes their fixture (tools/, the script's own directory, is on the import path).
+from make_torch_reference import Lenet5
 
 kBackground, kInk = -0.1, 1.175  # the paper's input levels, as lenet's image_to_input
 kInferBatch = 1000
@@ -52,22 +55,6 @@ def load_split(directory, split):
     top, left = (32 - rows) // 2, (32 - cols) // 2
     x[:, 0, top:top + rows, left:left + cols] = kBackground + (kInk - kBackground) / 255.0 * images.astype(np.float32)
     return torch.from_numpy(x), torch.from_numpy(labels.astype(np.int64))
-
-
-class Lenet5(nn.Module):  # as tools/make_torch_reference.py: ReLU, max pooling, full C3, 10 logits
-    def __init__(self):
-        super().__init__()
-        self.C1 = nn.Conv2d(1, 6, 5)
-        self.C3 = nn.Conv2d(6, 16, 5)
-        self.C5 = nn.Conv2d(16, 120, 5)
-        self.F6 = nn.Linear(120, 84)
-        self.OUTPUT = nn.Linear(84, 10)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.C1(x)), 2)
-        x = F.max_pool2d(F.relu(self.C3(x)), 2)
-        x = F.relu(self.C5(x)).flatten(1)
-        return self.OUTPUT(F.relu(self.F6(x)))
 
 
 def infer_images_per_s(model, x, passes):
