@@ -18,8 +18,9 @@ struct CacheAligned {
   T* allocate(std::size_t n) {
     return static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{kBytes}));
   }
-  void deallocate(T* p, std::size_t n) noexcept {
-    ::operator delete (p, n * sizeof(T), std::align_val_t{kBytes});
+  void deallocate(T* p, std::size_t) noexcept {
+    // the unsized form: clang enables sized deallocation only on request
+    ::operator delete (p, std::align_val_t{kBytes});
   }
   template <class U>
   bool operator==(const CacheAligned<U>&) const noexcept {
