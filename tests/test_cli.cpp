@@ -1,39 +1,29 @@
 // The `lenet` program as a user meets it: help texts, info on both architectures, eval's JSON, the
 // per-epoch log, and clear non-zero exits on broken data and model files.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 
 #include "helpers/paths.h"
+#include "helpers/shell.h"
 
 namespace lenet {
 namespace {
 
-struct CliRun {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
+using CliRun = test::ShellRun;
 
+// stdout and stderr together.
 CliRun run_lenet(const std::string& args) {
-  const std::string cmd = test::binary_path("lenet") + " " + args + " 2>&1";
-  CliRun r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  const int raw = ::pclose(p);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128;
-  return r;
+  return test::run_shell(test::binary_path("lenet") + " " + args + " 2>&1");
 }
 
 // stdout only, for JSON output.
-CliRun run_lenet_stdout(const std::string& args) { return run_lenet(args + " 2>/dev/null"); }
+CliRun run_lenet_stdout(const std::string& args) {
+  return test::run_shell(test::binary_path("lenet") + " " + args + " 2>/dev/null");
+}
 
 void write_file(const std::string& path, const std::string& bytes) {
   std::ofstream f(path, std::ios::binary);
@@ -43,21 +33,21 @@ void write_file(const std::string& path, const std::string& bytes) {
 TEST(Cli, EveryCommandHasHelpListingItsOptionsAndDefaults) {
   const CliRun top = run_lenet("--help");
   EXPECT_EQ(top.status, 0);
-  for (const char* cmd : {"train", "eval", "info"}) EXPECT_NE(top.output.find(cmd), std::string::npos) << cmd;
+  for (const char* cmd : {"train", "eval", "info"}) EXPECT_NE(top.out.find(cmd), std::string::npos) << cmd;
   const CliRun train = run_lenet("train --help");
   EXPECT_EQ(train.status, 0);
   for (const char* opt : {"--arch", "--data", "--epochs", "--batch", "--optimizer", "--lr", "--lr-gamma",
                           "--lr-step", "--momentum", "--seed", "--threads", "--out", "--log", "--loss"})
-    EXPECT_NE(train.output.find(opt), std::string::npos) << opt;
-  EXPECT_NE(train.output.find("momentum"), std::string::npos);  // a default value is shown
+    EXPECT_NE(train.out.find(opt), std::string::npos) << opt;
+  EXPECT_NE(train.out.find("momentum"), std::string::npos);  // a default value is shown
   EXPECT_EQ(run_lenet("eval --help").status, 0);
   EXPECT_EQ(run_lenet("info --help").status, 0);
 }
 
 TEST(Cli, InfoOfThe1998NetworkMatchesThePapersParameterCounts) {
   const CliRun r = run_lenet_stdout("info --arch lenet5-1998 --json");
-  ASSERT_EQ(r.status, 0) << r.output;
-  const auto j = nlohmann::json::parse(r.output);
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
   const std::vector<std::pair<std::string, int>> expected = {
       {"C1", 156}, {"S2", 12}, {"C3", 1516}, {"S4", 32}, {"C5", 48120}, {"F6", 10164}, {"OUTPUT", 0}};
   ASSERT_EQ(j["layers"].size(), expected.size());
@@ -67,21 +57,21 @@ TEST(Cli, InfoOfThe1998NetworkMatchesThePapersParameterCounts) {
   }
   EXPECT_EQ(j["parameters"], 60000);
   const CliRun modern = run_lenet_stdout("info --arch lenet5 --json");
-  EXPECT_EQ(nlohmann::json::parse(modern.output)["parameters"], 61706);
+  EXPECT_EQ(nlohmann::json::parse(modern.out)["parameters"], 61706);
   const CliRun table = run_lenet("info --arch lenet5-1998");
-  EXPECT_NE(table.output.find("Table I"), std::string::npos);
+  EXPECT_NE(table.out.find("Table I"), std::string::npos);
 }
 
 TEST(Cli, BadArgumentsExitNonZeroWithAMessage) {
   CliRun r = run_lenet("info --arch lenet6");
   EXPECT_NE(r.status, 0);
-  EXPECT_NE(r.output.find("lenet6"), std::string::npos) << r.output;
+  EXPECT_NE(r.out.find("lenet6"), std::string::npos) << r.out;
   r = run_lenet("train --batch zero --data /nonexistent");
   EXPECT_NE(r.status, 0);
-  EXPECT_NE(r.output.find("--batch"), std::string::npos) << r.output;
+  EXPECT_NE(r.out.find("--batch"), std::string::npos) << r.out;
   r = run_lenet("eval");
   EXPECT_NE(r.status, 0);
-  EXPECT_NE(r.output.find("--model"), std::string::npos) << r.output;
+  EXPECT_NE(r.out.find("--model"), std::string::npos) << r.out;
 }
 
 TEST(Cli, ABrokenModelFileIsRefusedNamingTheFile) {
@@ -89,11 +79,11 @@ TEST(Cli, ABrokenModelFileIsRefusedNamingTheFile) {
   write_file(path, "LENETMDL\x01\x00\x00\x00garbage");
   CliRun r = run_lenet("eval --model " + path + " --data " + test::mnist_dir());
   EXPECT_NE(r.status, 0);
-  EXPECT_NE(r.output.find(path), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("error"), std::string::npos) << r.output;
+  EXPECT_NE(r.out.find(path), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("error"), std::string::npos) << r.out;
   r = run_lenet("info --model " + test::temp_path("missing.bin"));
   EXPECT_NE(r.status, 0);
-  EXPECT_NE(r.output.find("missing.bin"), std::string::npos) << r.output;
+  EXPECT_NE(r.out.find("missing.bin"), std::string::npos) << r.out;
 }
 
 TEST(Cli, ATruncatedDataFileIsRefusedNamingTheFile) {
@@ -104,8 +94,8 @@ TEST(Cli, ATruncatedDataFileIsRefusedNamingTheFile) {
   write_file(dir + "/train-images-idx3-ubyte", std::string("\0\0\x08\x03\0\0\0\x0a\0\0\0\x1c\0\0\0\x1c", 16));
   const CliRun r = run_lenet("train --epochs 1 --data " + dir);
   EXPECT_NE(r.status, 0);
-  EXPECT_NE(r.output.find(dir), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("truncated"), std::string::npos) << r.output;
+  EXPECT_NE(r.out.find(dir), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("truncated"), std::string::npos) << r.out;
 }
 
 // Trains a small model through the program and reads it back with eval --json and info --model.
@@ -115,8 +105,8 @@ TEST(Cli, TrainLogsEpochsAndEvalReportsJson) {
   const CliRun t =
       run_lenet("train --epochs 2 --limit " + std::string(test::sanitizer_run() ? "600" : "3000") +
                 " --data " + test::mnist_dir() + " --out " + model + " --log " + log + " --seed 3");
-  ASSERT_EQ(t.status, 0) << t.output;
-  EXPECT_NE(t.output.find("epoch  2/2"), std::string::npos) << t.output;
+  ASSERT_EQ(t.status, 0) << t.out;
+  EXPECT_NE(t.out.find("epoch  2/2"), std::string::npos) << t.out;
 
   std::ifstream lf(log);
   std::string line;
@@ -132,8 +122,8 @@ TEST(Cli, TrainLogsEpochsAndEvalReportsJson) {
   EXPECT_EQ(lines, 2);
 
   const CliRun e = run_lenet_stdout("eval --json --model " + model + " --data " + test::mnist_dir());
-  ASSERT_EQ(e.status, 0) << e.output;
-  const auto j = nlohmann::json::parse(e.output);
+  ASSERT_EQ(e.status, 0) << e.out;
+  const auto j = nlohmann::json::parse(e.out);
   const double acc = j["accuracy"];
   EXPECT_GT(acc, test::sanitizer_run() ? 0.5 : 0.8);
   EXPECT_LE(acc, 1.0);
@@ -148,10 +138,10 @@ TEST(Cli, TrainLogsEpochsAndEvalReportsJson) {
   EXPECT_NEAR(double(diagonal) / total, acc, 1e-12);
 
   const CliRun text = run_lenet("eval --model " + model + " --data " + test::mnist_dir());
-  EXPECT_NE(text.output.find("precision"), std::string::npos);
-  EXPECT_NE(text.output.find("confusion"), std::string::npos);
+  EXPECT_NE(text.out.find("precision"), std::string::npos);
+  EXPECT_NE(text.out.find("confusion"), std::string::npos);
   const CliRun info = run_lenet_stdout("info --json --model " + model);
-  EXPECT_EQ(nlohmann::json::parse(info.output)["config"]["recipe"]["seed"], 3);
+  EXPECT_EQ(nlohmann::json::parse(info.out)["config"]["recipe"]["seed"], 3);
 }
 
 TEST(Cli, FashionMnistTrainsWithTheSameCommand) {
@@ -160,8 +150,8 @@ TEST(Cli, FashionMnistTrainsWithTheSameCommand) {
     GTEST_SKIP() << "dataset-fashion-mnist not installed";
   const CliRun t = run_lenet("train --epochs 1 --limit " +
                              std::string(test::sanitizer_run() ? "300" : "2000") + " --data " + fashion);
-  ASSERT_EQ(t.status, 0) << t.output;
-  EXPECT_NE(t.output.find("final test accuracy"), std::string::npos) << t.output;
+  ASSERT_EQ(t.status, 0) << t.out;
+  EXPECT_NE(t.out.find("final test accuracy"), std::string::npos) << t.out;
 }
 
 }  // namespace

@@ -2,9 +2,7 @@
 // status, --reject-below, --show-input, --annotate), visualize, eval --report, and the default model found
 // beside the program whatever the working directory.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -12,6 +10,7 @@
 #include <string>
 
 #include "helpers/paths.h"
+#include "helpers/shell.h"
 #include "helpers/synthetic.h"
 #include "lenet/idx.h"
 #include "lenet/image.h"
@@ -19,24 +18,12 @@
 namespace lenet {
 namespace {
 
-struct CliRun {
-  int status = -1;
-  std::string out;  // stdout
-};
+using CliRun = test::ShellRun;
 
 // Runs `prefix lenet args` through the shell; stderr is dropped unless `with_stderr`.
 CliRun run(const std::string& args, bool with_stderr = false, const std::string& prefix = "") {
-  const std::string cmd =
-      prefix + test::binary_path("lenet") + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
-  CliRun r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int raw = ::pclose(p);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128;
-  return r;
+  return test::run_shell(prefix + test::binary_path("lenet") + " " + args +
+                         (with_stderr ? " 2>&1" : " 2>/dev/null"));
 }
 
 std::vector<nlohmann::json> json_lines(const std::string& out) {
