@@ -182,10 +182,50 @@ void check_png_chunks(const std::uint8_t* b, std::size_t size, const std::string
   }
 }
 
+// Debian's stb_image also decodes a scan whose component names a Huffman table that no DHT segment
+// defined: it reads the table's uninitialised memory and indexes past its arrays (found by fuzz/fuzz_http).
+// Every FF C4 in the file counts as a DHT that defines the tables of its chain (as above), and every FF DA
+// as a scan that needs, for each of its components, the DC table (unless it is a progressive scan of AC
+// coefficients or a DC refinement, which stb decodes without it) and the AC table (unless it is a
+// progressive DC scan). A table must have been defined at an earlier place in the file. stb can only use
+// tables defined by an FF C4 before the scan, so a file stb decodes correctly is never refused.
+void check_jpeg_scan_tables(const std::uint8_t* b, std::size_t size, const std::string& source) {
+  if (size < 2 || b[0] != 0xFF) return;
+  const auto at = [&](std::size_t i) -> unsigned { return i < size ? b[i] : 0u; };
+  bool defined[2][4] = {}, progressive = false;
+  for (std::size_t m = 0; m + 1 < size; ++m) {
+    if (b[m] != 0xFF) continue;
+    if (b[m + 1] == 0xC2) progressive = true;
+    if (b[m + 1] == 0xC4) {
+      const std::size_t end = m + 2 + (at(m + 2) << 8 | at(m + 3));
+      for (std::size_t p = m + 4; p < end && p < size;) {
+        const unsigned q = at(p);
+        if ((q >> 4) > 1 || (q & 15) > 3) break;  // stb stops at an invalid table class or id
+        unsigned n = 0;
+        for (std::size_t k = 1; k <= 16; ++k) n += at(p + k);
+        defined[q >> 4][q & 15] = true;
+        p += 17 + n;
+      }
+    } else if (b[m + 1] == 0xDA) {
+      const unsigned components = at(m + 4);
+      const std::size_t tail = m + 5 + 2 * std::size_t(components);  // Ss, Se, Ah·16 + Al
+      const unsigned ss = at(tail), se = at(tail + 1), ah = at(tail + 2) >> 4;
+      const bool needs_dc = !progressive || (ss == 0 && ah == 0), needs_ac = !progressive || se > 0;
+      for (unsigned c = 0; c < components && c < 4; ++c) {
+        const unsigned tables = at(m + 6 + 2 * std::size_t(c)), dc = tables >> 4, ac = tables & 15;
+        if (dc > 3 || ac > 3) continue;  // stb refuses these itself
+        if ((needs_dc && !defined[0][dc]) || (needs_ac && !defined[1][ac]))
+          fail(source, "corrupt JPEG: a scan uses a Huffman table that no DHT segment defined");
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void check_untrusted_image(const std::uint8_t* bytes, std::size_t size, const std::string& source) {
   check_jpeg_huffman_tables(bytes, size, source);
+  check_jpeg_scan_tables(bytes, size, source);
   check_pnm_header(bytes, size, source);
   check_png_chunks(bytes, size, source);
 }
