@@ -18,6 +18,7 @@ void add_read_command(CLI::App& app);
 void add_visualize_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
+void add_export_command(CLI::App& app);
 
 // Thrown by commands to leave with a message and a non-zero status.
 struct CommandError : std::runtime_error {

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   lenet::app::add_visualize_command(app);
   lenet::app::add_bench_command(app);
   lenet::app::add_serve_command(app);
+  lenet::app::add_export_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
