@@ -10,6 +10,7 @@ packages=(
   libomp-dev clang clang-format libclang-rt-14-dev                         # clang, OpenMP, sanitizer runtimes
   python3 python3-numpy python3-torch libopenblas0-pthread                 # PyTorch reference in tools/
   python3-onnx python3-opencv                                              # ONNX export test (onnx.checker, OpenCV DNN)
+  pybind11-dev python3-dev                                                 # the lenet Python module (python/)
   dataset-fashion-mnist                                                    # second data set
   chromium fonts-dejavu-core                                               # browser test of lenet serve
 )
