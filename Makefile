@@ -18,7 +18,7 @@ SANITIZER_ENV   := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
                    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
                    LENET_SANITIZER=1
 
-.PHONY: all deps data build train test check-format werror asan fuzz ci clean
+.PHONY: all deps data build train test check-format werror asan fuzz ci clean eval-pictures
 # Prerequisites run left to right (deps before build, check-format before werror ...); the parallelism
 # lives inside ninja and ctest.
 .NOTPARALLEL:
@@ -51,6 +51,14 @@ e2e: deps build $(E2E_MODULES)
 $(E2E_MODULES): $(E2E)/package-lock.json
 	cd $(E2E) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 	touch $@
+
+# The real-picture evaluation (issue 11): pictures generated into build/eval-pictures/SET, read by
+# lenet predict and read, a table per category. EVAL_SET=dev is the set to tune on (MNIST training digits).
+EVAL_SET          ?= report
+EVAL_PER_CATEGORY ?= 100
+eval-pictures: deps data build
+	/usr/bin/python3 tools/eval_pictures.py --lenet build/lenet --set $(EVAL_SET) \
+	  --per-category $(EVAL_PER_CATEGORY) --json build/eval-pictures-$(EVAL_SET).json
 
 check-format: deps
 	git ls-files -z $(foreach d,$(FORMAT_DIRS),'$(d)/*.h' '$(d)/*.cpp') \

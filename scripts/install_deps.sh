@@ -13,6 +13,8 @@ packages=(
   pybind11-dev python3-dev                                                 # the lenet Python module (python/)
   dataset-fashion-mnist                                                    # second data set
   chromium fonts-dejavu-core                                               # browser test of lenet serve
+  python3-pil python3-opencv fonts-humor-sans fonts-comic-neue fonts-bwht  # real-picture evaluation
+  fonts-dkg-handwriting fonts-femkeklaver fonts-breip fonts-dancingscript fonts-kaushanscript
 )
 
 die() {
