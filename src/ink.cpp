@@ -1,0 +1,299 @@
+// Ink extraction: the paper's lighting and noise removed from a grey picture, the ink scaled to 0..1, and
+// the ink's connected components (which of them are writing).
+#include "lenet/ink.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+#include "lenet/resample.h"
+
+namespace lenet {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& source, const std::string& what) {
+  throw ImageError(source + ": " + what);
+}
+
+// Paper brightness as a quadratic surface over the picture, g ≈ c0 + c1 u + c2 v + c3 u² + c4 uv + c5 v²
+// (u, v in [−1, 1]): enough for a linear lighting gradient and a camera's vignetting.
+struct Surface {
+  std::array<double, 6> c{};
+  static std::array<double, 6> terms(double u, double v) { return {1, u, v, u * u, u * v, v * v}; }
+  double at(double u, double v) const {
+    const auto t = terms(u, v);
+    double s = 0;
+    for (int k = 0; k < 6; ++k) s += c[k] * t[k];
+    return s;
+  }
+};
+
+// Least squares by the normal equations and Gaussian elimination with partial pivoting; a tiny ridge on
+// the non-constant terms keeps a degenerate (one-row, one-column) picture solvable.
+Surface fit_surface(const std::vector<float>& u, const std::vector<float>& v, const std::vector<float>& g,
+                    const std::vector<char>& use) {
+  double a[6][7] = {};
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < g.size(); ++i) {
+    if (!use[i]) continue;
+    ++n;
+    const auto t = Surface::terms(u[i], v[i]);
+    for (int r = 0; r < 6; ++r) {
+      for (int c = 0; c < 6; ++c) a[r][c] += t[r] * t[c];
+      a[r][6] += t[r] * g[i];
+    }
+  }
+  Surface s;
+  if (n == 0) return s;
+  for (int r = 1; r < 6; ++r) a[r][r] += 1e-6 * double(n);
+  for (int col = 0; col < 6; ++col) {
+    int pivot = col;
+    for (int r = col + 1; r < 6; ++r)
+      if (std::abs(a[r][col]) > std::abs(a[pivot][col])) pivot = r;
+    std::swap(a[col], a[pivot]);
+    if (std::abs(a[col][col]) < 1e-12) continue;
+    for (int r = 0; r < 6; ++r) {
+      if (r == col) continue;
+      const double f = a[r][col] / a[col][col];
+      for (int c = col; c < 7; ++c) a[r][c] -= f * a[col][c];
+    }
+  }
+  for (int k = 0; k < 6; ++k) s.c[k] = std::abs(a[k][k]) < 1e-12 ? 0.0 : a[k][6] / a[k][k];
+  return s;
+}
+
+float median_of(std::vector<float> values) {
+  if (values.empty()) return 0;
+  auto mid = values.begin() + std::ptrdiff_t(values.size() / 2);
+  std::nth_element(values.begin(), mid, values.end());
+  return *mid;
+}
+
+// Otsu's threshold on values in [0, top]: the cut that maximises the between-class variance.
+float otsu_threshold(const std::vector<float>& values, float top) {
+  constexpr int kBins = 256;
+  if (top <= 0) return 0;
+  std::array<double, kBins> hist{};
+  for (float x : values) hist[std::size_t(std::clamp(int(x / top * (kBins - 1) + 0.5f), 0, kBins - 1))] += 1;
+  double total = 0, sum = 0;
+  for (int b = 0; b < kBins; ++b) {
+    total += hist[b];
+    sum += b * hist[b];
+  }
+  double w0 = 0, sum0 = 0, best = -1;
+  int cut = 0;
+  for (int b = 0; b < kBins - 1; ++b) {
+    w0 += hist[b];
+    sum0 += b * hist[b];
+    const double w1 = total - w0;
+    if (w0 == 0 || w1 == 0) continue;
+    const double m0 = sum0 / w0, m1 = (sum - sum0) / w1;
+    const double between = w0 * w1 * (m0 - m1) * (m0 - m1);
+    if (between > best) {
+      best = between;
+      cut = b;
+    }
+  }
+  return (cut + 0.5f) / (kBins - 1) * top;
+}
+
+}  // namespace
+
+InkMap extract_ink(const GreyImage& image) {
+  InkMap map;
+  map.source = image.source;
+  if (image.width <= 0 || image.height <= 0) fail(image.source, "image has no pixels");
+
+  // Work on at most kMaxWorkingSide pixels a side: a digit needs far fewer, and it bounds the time.
+  const int longer = std::max(image.width, image.height);
+  map.scale = longer > kMaxWorkingSide ? double(kMaxWorkingSide) / longer : 1.0;
+  const int w = std::max(1, int(std::lround(image.width * map.scale)));
+  const int h = std::max(1, int(std::lround(image.height * map.scale)));
+  map.scale = double(w) / image.width;
+  std::vector<float> grey(std::size_t(w) * h);
+  {
+    std::vector<float> full(image.pixels.begin(), image.pixels.end());
+    if (w == image.width && h == image.height)
+      grey = std::move(full);
+    else
+      resample_area(grey.data(), w, h, full.data(), image.width, image.height);
+  }
+  map.width = w;
+  map.height = h;
+
+  // The paper's lighting, fitted on up to ~10k sample pixels; each refit leaves out the pixels far from
+  // the last fit (ink, either polarity), so the ink — a minority — does not pull the surface.
+  const int step = std::max(1, int(std::sqrt(double(w) * h / 10000.0)));
+  auto coord = [](int i, int n) { return n > 1 ? 2.0f * i / (n - 1) - 1.0f : 0.0f; };
+  std::vector<float> su, sv, sg;
+  for (int y = 0; y < h; y += step)
+    for (int x = 0; x < w; x += step) {
+      su.push_back(coord(x, w));
+      sv.push_back(coord(y, h));
+      sg.push_back(grey[std::size_t(y) * w + x]);
+    }
+  // The first estimate is the median (a constant): a least-squares surface through everything could bulge
+  // into a digit that fills the picture.
+  Surface paper;
+  paper.c[0] = median_of(sg);
+  std::vector<char> use(sg.size(), 1);
+  std::vector<float> resid(sg.size());
+  float sigma = 1;
+  for (int iter = 0; iter < 6; ++iter) {
+    if (iter > 0) paper = fit_surface(su, sv, sg, use);
+    for (std::size_t i = 0; i < sg.size(); ++i) resid[i] = std::abs(sg[i] - float(paper.at(su[i], sv[i])));
+    // Robust σ of the paper: 1.4826 × median absolute residual (ink is less than half the picture).
+    sigma = std::max(1.0f, 1.4826f * median_of(resid));
+    for (std::size_t i = 0; i < sg.size(); ++i) use[i] = resid[i] <= 2.5f * sigma;
+  }
+
+  // Residual grey level of every pixel, and which tail the ink is in: the side with more mass beyond 3σ.
+  std::vector<float> r(grey.size());
+  double dark = 0, bright = 0;
+  for (int y = 0; y < h; ++y) {
+    // Along a row the surface is a quadratic in u: a0 + a1 u + a2 u².
+    const double v = coord(y, h);
+    const auto& c = paper.c;
+    const double a0 = c[0] + c[2] * v + c[5] * v * v, a1 = c[1] + c[4] * v, a2 = c[3];
+    for (int x = 0; x < w; ++x) {
+      const std::size_t i = std::size_t(y) * w + x;
+      const double u = coord(x, w);
+      r[i] = grey[i] - float(a0 + (a1 + a2 * u) * u);
+      dark += std::max(0.0f, -r[i] - 3 * sigma);
+      bright += std::max(0.0f, r[i] - 3 * sigma);
+    }
+  }
+  map.dark_ink = dark >= bright;
+  float top = 0;
+  for (float& x : r) {
+    x = std::max(0.0f, map.dark_ink ? -x : x);
+    top = std::max(top, x);
+  }
+
+  // Full ink = the median of the pixels above Otsu's threshold (a stroke's core, as in MNIST where most
+  // stroke pixels are saturated); the paper's noise floor (3σ) maps to 0.
+  const float cut = otsu_threshold(r, top);
+  std::vector<float> strong;
+  for (float x : r)
+    if (x > cut) strong.push_back(x);
+  const float level = median_of(strong);
+  if (strong.empty() || level < std::max(6 * sigma, 16.0f))
+    fail(image.source, "no ink found (a blank or too faint picture: ink contrast " +
+                           std::to_string(int(level)) + " grey levels, paper noise " +
+                           std::to_string(int(sigma)) + ")");
+  const float floor = std::min(3 * sigma, 0.5f * cut);
+  const float span = level - floor;
+  map.ink.resize(r.size());
+  for (std::size_t i = 0; i < r.size(); ++i) map.ink[i] = std::clamp((r[i] - floor) / span, 0.0f, 1.0f);
+  map.threshold = std::clamp((cut - floor) / span, 0.05f, 0.95f);
+  return map;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Components
+
+Box unite(const Box& a, const Box& b) {
+  if (a.w <= 0 || a.h <= 0) return b;
+  if (b.w <= 0 || b.h <= 0) return a;
+  const int x0 = std::min(a.x, b.x), y0 = std::min(a.y, b.y);
+  return Box{x0, y0, std::max(a.right(), b.right()) - x0, std::max(a.bottom(), b.bottom()) - y0};
+}
+
+Components find_components(const InkMap& m) {
+  const int w = m.width, h = m.height;
+  Components c;
+  c.labels.assign(std::size_t(w) * h, 0);
+  std::vector<int> stack;
+  struct Extent {
+    int x0, y0, x1, y1;
+  };
+  std::vector<Extent> ext;
+  for (int start = 0; start < w * h; ++start) {
+    if (c.labels[start] || m.ink[start] <= m.threshold) continue;
+    const std::int32_t label = std::int32_t(c.list.size()) + 1;
+    Component comp;
+    Extent e{w, h, -1, -1};
+    c.labels[start] = label;
+    stack.push_back(start);
+    while (!stack.empty()) {
+      const int p = stack.back();
+      stack.pop_back();
+      const int px = p % w, py = p / w;
+      ++comp.area;
+      e = {std::min(e.x0, px), std::min(e.y0, py), std::max(e.x1, px), std::max(e.y1, py)};
+      for (int dy = -1; dy <= 1; ++dy)
+        for (int dx = -1; dx <= 1; ++dx) {
+          const int qx = px + dx, qy = py + dy;
+          if (qx < 0 || qy < 0 || qx >= w || qy >= h) continue;
+          const int q = qy * w + qx;
+          if (c.labels[q] || m.ink[q] <= m.threshold) continue;
+          c.labels[q] = label;
+          stack.push_back(q);
+        }
+    }
+    comp.box = Box{e.x0, e.y0, e.x1 - e.x0 + 1, e.y1 - e.y0 + 1};
+    comp.touches_border = e.x0 == 0 || e.y0 == 0 || e.x1 == w - 1 || e.y1 == h - 1;
+    c.list.push_back(comp);
+    ext.push_back(e);
+  }
+  if (c.list.empty()) return c;
+
+  // Grow each component into the faint ink around it (anti-aliased edges below the threshold), by a
+  // radius proportional to the writing's size: breadth-first, so each edge pixel joins its nearest piece.
+  std::vector<int> heights;
+  for (const auto& comp : c.list) heights.push_back(comp.box.h);
+  std::nth_element(heights.begin(), heights.begin() + std::ptrdiff_t(heights.size() / 2), heights.end());
+  const int radius = std::max(1, int(std::lround(0.06 * heights[heights.size() / 2])));
+  std::vector<int> frontier, next;
+  for (int p = 0; p < w * h; ++p)
+    if (c.labels[p]) frontier.push_back(p);
+  for (int ring = 0; ring < radius && !frontier.empty(); ++ring) {
+    next.clear();
+    for (int p : frontier) {
+      const int px = p % w, py = p / w;
+      for (int dy = -1; dy <= 1; ++dy)
+        for (int dx = -1; dx <= 1; ++dx) {
+          const int qx = px + dx, qy = py + dy;
+          if (qx < 0 || qy < 0 || qx >= w || qy >= h) continue;
+          const int q = qy * w + qx;
+          if (c.labels[q] || m.ink[q] <= 0) continue;
+          c.labels[q] = c.labels[p];
+          next.push_back(q);
+          Extent& e = ext[std::size_t(c.labels[p] - 1)];
+          e = {std::min(e.x0, qx), std::min(e.y0, qy), std::max(e.x1, qx), std::max(e.y1, qy)};
+        }
+    }
+    std::swap(frontier, next);
+  }
+  for (std::size_t k = 0; k < c.list.size(); ++k)
+    c.list[k].ink_box = Box{ext[k].x0, ext[k].y0, ext[k].x1 - ext[k].x0 + 1, ext[k].y1 - ext[k].y0 + 1};
+  return c;
+}
+
+std::vector<int> significant_components(const Components& c, const InkMap& m) {
+  std::vector<int> keep;
+  if (c.list.empty()) return keep;
+  int largest = 0;
+  for (const auto& comp : c.list) largest = std::max(largest, comp.area);
+  // Specks: far smaller than the main stroke (a detached stroke of a 5 or a 4 is still a sizeable part).
+  const int min_area = std::max(3, int(0.02 * largest));
+  for (int k = 0; k < int(c.list.size()); ++k)
+    if (c.list[std::size_t(k)].area >= min_area) keep.push_back(k);
+  // The edge of the paper or table in a photo: touches the border and covers half the picture; dropped
+  // only when something else remains.
+  const double picture = double(m.width) * m.height;
+  std::vector<int> inner;
+  for (int k : keep) {
+    const Box& b = c.list[std::size_t(k)].box;
+    if (!(c.list[std::size_t(k)].touches_border && double(b.w) * b.h >= 0.5 * picture)) inner.push_back(k);
+  }
+  if (!inner.empty()) keep = inner;
+  std::sort(keep.begin(), keep.end(),
+            [&](int a, int b) { return c.list[std::size_t(a)].box.x < c.list[std::size_t(b)].box.x; });
+  return keep;
+}
+
+}  // namespace lenet

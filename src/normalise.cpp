@@ -1,0 +1,145 @@
+// The MNIST normalisation (20 px box, 28x28, centre of mass) of a digit's ink, and the whole way from a
+// picture of one digit to what the network reads.
+#include "lenet/normalise.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+#include "lenet/resample.h"
+
+namespace lenet {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& source, const std::string& what) {
+  throw ImageError(source + ": " + what);
+}
+
+// Stroke width of the ink above half level, as 2·area / perimeter (a stroke of width t and length l has
+// area t·l and perimeter ≈ 2l).
+double stroke_width(const float* ink, int w, int h) {
+  long long area = 0, edges = 0;
+  auto on = [&](int x, int y) { return x >= 0 && y >= 0 && x < w && y < h && ink[y * w + x] > 0.5f; };
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      if (!on(x, y)) continue;
+      ++area;
+      edges += !on(x - 1, y) + !on(x + 1, y) + !on(x, y - 1) + !on(x, y + 1);
+    }
+  return edges ? 2.0 * double(area) / double(edges) : 0.0;
+}
+
+// Grey-level dilation by a (2r+1)² square, separably; the image grows by r on every side.
+std::vector<float> dilate(const float* ink, int w, int h, int r, int& out_w, int& out_h) {
+  out_w = w + 2 * r;
+  out_h = h + 2 * r;
+  std::vector<float> padded(std::size_t(out_w) * out_h, 0.0f), tmp(padded.size(), 0.0f);
+  for (int y = 0; y < h; ++y) std::copy(ink + y * w, ink + (y + 1) * w, padded.begin() + (y + r) * out_w + r);
+  for (int y = 0; y < out_h; ++y)
+    for (int x = 0; x < out_w; ++x) {
+      float m = 0;
+      for (int k = std::max(0, x - r); k <= std::min(out_w - 1, x + r); ++k)
+        m = std::max(m, padded[y * out_w + k]);
+      tmp[y * out_w + x] = m;
+    }
+  for (int y = 0; y < out_h; ++y)
+    for (int x = 0; x < out_w; ++x) {
+      float m = 0;
+      for (int k = std::max(0, y - r); k <= std::min(out_h - 1, y + r); ++k)
+        m = std::max(m, tmp[k * out_w + x]);
+      padded[y * out_w + x] = m;
+    }
+  return padded;
+}
+
+// MNIST strokes are about 1/10 of the digit's longer side (2 of 20 px); thinner than kMinStroke of it,
+// a stroke fades to a faint trace in 20 px, so it is thickened to kTargetStroke first.
+constexpr double kMinStroke = 0.06;
+constexpr double kTargetStroke = 0.09;
+
+}  // namespace
+
+MnistImage normalise_digit(const float* ink_in, int w0, int h0) {
+  MnistImage out{};
+  if (w0 <= 0 || h0 <= 0) return out;
+  const float* ink = ink_in;
+  int w = w0, h = h0;
+  std::vector<float> thick;
+  const double longer = std::max(w, h), width = stroke_width(ink, w, h);
+  if (width > 0 && width < kMinStroke * longer && longer >= 40) {
+    const int r = int(std::lround((kTargetStroke * longer - width) / 2));
+    if (r >= 1) {
+      thick = dilate(ink, w, h, r, w, h);
+      ink = thick.data();
+    }
+  }
+
+  // Longer side to 20 px, aspect ratio kept, area averaging.
+  const double s = double(kMnistBox) / std::max(w, h);
+  const int ow = std::clamp(int(std::lround(w * s)), 1, kMnistBox),
+            oh = std::clamp(int(std::lround(h * s)), 1, kMnistBox);
+  std::vector<float> small(std::size_t(ow) * oh);
+  resample_area(small.data(), ow, oh, ink, w, h);
+  float peak = 0;
+  for (float v : small) peak = std::max(peak, v);
+  if (peak <= 0) return out;
+
+  // Centre of mass to the centre of the 28×28 field (pixel-index coordinates, as MNIST: its digits'
+  // mean centre of mass is at (14, 14) to within a tenth of a pixel... see tests), kept inside the field.
+  double mass = 0, mx = 0, my = 0;
+  for (int y = 0; y < oh; ++y)
+    for (int x = 0; x < ow; ++x) {
+      const double v = small[std::size_t(y) * ow + x];
+      mass += v;
+      mx += v * x;
+      my += v * y;
+    }
+  const int ox = std::clamp(int(std::lround(kMnistSide / 2.0 - mx / mass)), 0, kMnistSide - ow);
+  const int oy = std::clamp(int(std::lround(kMnistSide / 2.0 - my / mass)), 0, kMnistSide - oh);
+  for (int y = 0; y < oh; ++y)
+    for (int x = 0; x < ow; ++x)
+      out[std::size_t(oy + y) * kMnistSide + ox + x] =
+          std::uint8_t(std::lround(255.0f * std::min(1.0f, small[std::size_t(y) * ow + x] / peak)));
+  return out;
+}
+
+MnistImage normalise_ink(const InkMap& m, const Components& c, const std::vector<int>& members, int col_begin,
+                         int col_end, Box* crop_box) {
+  if (crop_box) *crop_box = Box{};
+  Box box;
+  for (int k : members) box = unite(box, c.list[std::size_t(k)].ink_box);
+  const int x0 = std::max(box.x, col_begin), x1 = std::min(box.right(), col_end);
+  if (box.w <= 0 || x1 <= x0) return MnistImage{};
+  std::vector<char> member(c.list.size() + 1, 0);
+  for (int k : members) member[std::size_t(k) + 1] = 1;
+  // The members' ink, cropped to where it actually is within the columns.
+  int cx0 = x1, cx1 = x0 - 1, cy0 = box.bottom(), cy1 = box.y - 1;
+  for (int y = box.y; y < box.bottom(); ++y)
+    for (int x = x0; x < x1; ++x) {
+      const std::size_t i = std::size_t(y) * m.width + x;
+      if (!member[std::size_t(c.labels[i])] || m.ink[i] <= 0) continue;
+      cx0 = std::min(cx0, x), cx1 = std::max(cx1, x), cy0 = std::min(cy0, y), cy1 = std::max(cy1, y);
+    }
+  if (cx1 < cx0) return MnistImage{};
+  const int cw = cx1 - cx0 + 1, ch = cy1 - cy0 + 1;
+  if (crop_box) *crop_box = Box{cx0, cy0, cw, ch};
+  std::vector<float> crop(std::size_t(cw) * ch, 0.0f);
+  for (int y = 0; y < ch; ++y)
+    for (int x = 0; x < cw; ++x) {
+      const std::size_t i = std::size_t(cy0 + y) * m.width + cx0 + x;
+      if (member[std::size_t(c.labels[i])]) crop[std::size_t(y) * cw + x] = m.ink[i];
+    }
+  return normalise_digit(crop.data(), cw, ch);
+}
+
+MnistImage preprocess_digit(const GreyImage& image) {
+  const InkMap m = extract_ink(image);
+  const Components c = find_components(m);
+  const std::vector<int> keep = significant_components(c, m);
+  if (keep.empty()) fail(image.source, "no ink found");
+  return normalise_ink(m, c, keep, 0, m.width);
+}
+
+}  // namespace lenet
