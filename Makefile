@@ -18,7 +18,7 @@ SANITIZER_ENV   := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
                    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
                    LENET_SANITIZER=1
 
-.PHONY: all deps data build train test check-format werror asan fuzz ci clean eval-pictures
+.PHONY: all deps data build train test web check-format werror asan fuzz ci clean eval-pictures
 # Prerequisites run left to right (deps before build, check-format before werror ...); the parallelism
 # lives inside ninja and ctest.
 .NOTPARALLEL:
@@ -40,12 +40,20 @@ train: deps data build
 	./build/lenet eval --model $(MODEL) --data $(DATA)
 
 # --no-tests=error: a test directory that registers nothing must fail, not pass silently.
-test: deps data build $(E2E_MODULES)
+test: deps data build web $(E2E_MODULES)
 	ctest --test-dir build --output-on-failure --no-tests=error -j$(JOBS)
 	node $(E2E)/draw_digits.test.mjs
+	node $(E2E)/static_page.test.mjs
 
-e2e: deps build $(E2E_MODULES)
+e2e: deps build web $(E2E_MODULES)
 	node $(E2E)/draw_digits.test.mjs
+	node $(E2E)/static_page.test.mjs
+
+# The demo page without a server (docs/interop.md): page + WebAssembly + model in build-web/site, for any
+# static file server. Debian's emscripten ships its system libraries prebuilt, so nothing is built into a
+# cache on the first run.
+web: deps
+	wasm/build.sh build-web/site models/lenet5.bin
 
 # npm ci writes node_modules/.package-lock.json, so this runs again only when the lock file changes.
 $(E2E_MODULES): $(E2E)/package-lock.json
@@ -83,4 +91,4 @@ fuzz: deps
 ci: check-format werror test asan fuzz
 
 clean:
-	rm -rf build build-werror build-asan build-fuzz
+	rm -rf build build-werror build-asan build-fuzz build-web

@@ -15,6 +15,7 @@ packages=(
   chromium fonts-dejavu-core                                               # browser test of lenet serve
   python3-pil python3-opencv fonts-humor-sans fonts-comic-neue fonts-bwht  # real-picture evaluation
   fonts-dkg-handwriting fonts-femkeklaver fonts-breip fonts-dancingscript fonts-kaushanscript
+  emscripten node-acorn                                                    # make web: the page in WebAssembly
 )
 
 die() {

@@ -114,8 +114,11 @@ for (const type of ['pointerup', 'pointercancel', 'lostpointercapture']) {
 }
 
 // ---- talking to the server ----
+// The static page of `make web` answers the same API in the page, with WebAssembly (wasm/local.js).
+const apiFetch = window.lenetLocal ? window.lenetLocal.fetch : (url, init) => fetch(url, init);
+
 async function postJson(url, body, contentType) {
-  const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': contentType }, body });
+  const res = await apiFetch(url, { method: 'POST', headers: { 'Content-Type': contentType }, body });
   let json = null;
   try {
     json = await res.json();
@@ -353,7 +356,7 @@ $('upload').addEventListener('change', (e) => {
 
 async function loadModelInfo() {
   try {
-    const res = await fetch('/api/model');
+    const res = await apiFetch('/api/model');
     const m = await res.json();
     const acc = typeof m.test_accuracy === 'number' ? ` · ${(100 * m.test_accuracy).toFixed(2)}% on MNIST's test set` : '';
     const arch = m.arch === 'lenet5-1998' ? 'LeNet-5 as in the 1998 paper' : 'modern LeNet-5 (ReLU, max pooling)';

@@ -1,0 +1,230 @@
+// The web demo's API — GET /api/model, POST /api/predict, POST /api/read — answered inside the browser by
+// the library compiled to WebAssembly, with the same JSON as `lenet serve` (src/server.cpp), so the page
+// (apps/lenet/web) runs unchanged from a static folder (`make web`, wasm/local.js).
+#include <emscripten/emscripten.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "lenet/classify.h"
+#include "lenet/image.h"
+#include "lenet/lenet5_io.h"
+#include "lenet/model_file.h"
+#include "lenet/segment.h"
+
+namespace {
+
+using nlohmann::json;
+using namespace lenet;
+
+// As `lenet serve`'s default (include/lenet/server.h): larger pictures are refused before decoding.
+constexpr long long kMaxPicturePixels = 16'000'000;
+
+struct HttpError {
+  int status;
+  std::string message;
+};
+
+struct State {
+  std::optional<LoadedModel> loaded;
+  std::unique_ptr<DigitClassifier> classifier;
+  json info;
+  std::string answer;       // the last answer: "<status>\n<json>", valid until the next call
+  double inference_ms = 0;  // the last request's preprocessing and network time
+};
+State state;
+
+json image_json(const MnistImage& image) { return std::vector<int>(image.begin(), image.end()); }
+
+json guess_json(const DigitGuess& g) {
+  return {{"digit", g.digit}, {"confidence", g.confidence}, {"probabilities", g.probabilities}};
+}
+
+// C1, S2, C3 and S4 of sample 0 of the classifier's last batch, each scaled to 0..255.
+json feature_maps(const Activations& a) {
+  json out = json::array();
+  for (const LayerInfo& l : state.loaded->model.layers()) {
+    if (l.name != "C1" && l.name != "S2" && l.name != "C3" && l.name != "S4") continue;
+    const AlignedFloats& buf = l.name == "C1" ? a.c1 : l.name == "S2" ? a.s2 : l.name == "C3" ? a.c3 : a.s4;
+    const std::size_t count = std::size_t(l.output[0]) * std::size_t(l.output[1]) * std::size_t(l.output[2]);
+    const auto [lo, hi] = std::minmax_element(buf.begin(), buf.begin() + std::ptrdiff_t(count));
+    const float range = *hi - *lo;
+    std::vector<int> pixels(count);
+    for (std::size_t i = 0; i < count; ++i)
+      pixels[i] = range > 0 ? int(std::lround(255.0f * (buf[i] - *lo) / range)) : 0;
+    out.push_back({{"name", l.name},
+                   {"description", l.description},
+                   {"maps", l.output[0]},
+                   {"height", l.output[1]},
+                   {"width", l.output[2]},
+                   {"min", *lo},
+                   {"max", *hi},
+                   {"pixels", pixels}});
+  }
+  return out;
+}
+
+std::string query_value(const std::string& target, const std::string& name) {
+  const auto q = target.find('?');
+  if (q == std::string::npos) return {};
+  std::string rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string pair = rest.substr(0, amp);
+    const auto eq = pair.find('=');
+    if (pair.substr(0, eq) == name) return eq == std::string::npos ? "1" : pair.substr(eq + 1);
+    if (amp == std::string::npos) break;
+    rest = rest.substr(amp + 1);
+  }
+  return {};
+}
+
+bool query_flag(const std::string& target, const std::string& name) {
+  const std::string v = query_value(target, name);
+  return v == "1" || v == "true";
+}
+
+bool is_image_type(const std::string& type) {
+  return type.rfind("image/", 0) == 0 || type == "application/octet-stream";
+}
+
+GreyImage decode(const std::uint8_t* body, int size) {
+  if (size <= 0) throw HttpError{400, "empty body: send the picture's bytes"};
+  GreyImage g = decode_grey_image(body, std::size_t(size), "uploaded image");
+  if (static_cast<long long>(g.width) * g.height > kMaxPicturePixels)
+    throw HttpError{413, "picture too large"};
+  return g;
+}
+
+json predict(const std::string& target, const std::string& type, const std::uint8_t* body, int size) {
+  MnistImage image{};
+  bool maps = query_flag(target, "maps");
+  if (type == "application/json") {
+    json j;
+    try {
+      j = json::parse(body, body + size);
+    } catch (const json::exception& e) {
+      throw HttpError{400, std::string("malformed JSON: ") + e.what()};
+    }
+    const auto pixels = j.is_object() ? j.find("pixels") : j.end();
+    if (pixels == j.end() || !pixels->is_array() || pixels->size() != image.size())
+      throw HttpError{400, "expected {\"pixels\": [784 values 0..255]}"};
+    for (std::size_t i = 0; i < image.size(); ++i) {
+      const json& v = (*pixels)[i];
+      if (!v.is_number() || !(v.get<double>() >= 0 && v.get<double>() <= 255))
+        throw HttpError{400, "\"pixels\"[" + std::to_string(i) + "] must be a number in 0..255"};
+      image[i] = std::uint8_t(std::lround(v.get<double>()));
+    }
+    if (const auto m = j.find("maps"); m != j.end() && m->is_boolean()) maps = maps || m->get<bool>();
+  } else if (is_image_type(type)) {
+    const GreyImage grey = decode(body, size);
+    const double t0 = emscripten_get_now();
+    image = preprocess_digit(grey);
+    state.inference_ms = -t0;
+  } else {
+    throw HttpError{415, "unsupported Content-Type '" + type + "'"};
+  }
+  if (state.inference_ms >= 0) state.inference_ms = -emscripten_get_now();
+  const DigitGuess g = state.classifier->classify(image);
+  state.inference_ms += emscripten_get_now();
+  json j = guess_json(g);
+  j["input"] = image_json(image);
+  if (maps) j["maps"] = feature_maps(state.classifier->activations());
+  return j;
+}
+
+json read(const std::string& target, const std::string& type, const std::uint8_t* body, int size) {
+  if (!is_image_type(type)) throw HttpError{415, "unsupported Content-Type '" + type + "': send an image"};
+  ReadOptions ro;
+  if (const std::string v = query_value(target, "reject"); !v.empty()) {
+    char* end = nullptr;
+    ro.reject_below = std::strtof(v.c_str(), &end);
+    if (*end != '\0' || !(ro.reject_below >= 0 && ro.reject_below <= 1))
+      throw HttpError{400, "query parameter reject must be a number in 0..1, not '" + v + "'"};
+  }
+  const GreyImage grey = decode(body, size);
+  const Reading reading = read_number(*state.classifier, grey, ro);
+  json digits = json::array();
+  for (const ReadDigit& d : reading.digits) {
+    json j = guess_json(d.guess);
+    j["box"] = {{"x", d.box.x}, {"y", d.box.y}, {"w", d.box.w}, {"h", d.box.h}};
+    j["input"] = image_json(d.input);
+    digits.push_back(std::move(j));
+  }
+  return {{"text", reading.text}, {"width", grey.width}, {"height", grey.height}, {"digits", digits}};
+}
+
+const char* answer(int status, const json& j) {
+  state.answer = std::to_string(status) + "\n" + j.dump(-1, ' ', false, json::error_handler_t::replace);
+  return state.answer.c_str();
+}
+
+}  // namespace
+
+extern "C" {
+
+// Loads a model file from its bytes; returns "<status>\n<json>" (200 and the model's description, or 400
+// and {"error"}).
+EMSCRIPTEN_KEEPALIVE const char* lenet_wasm_load(const std::uint8_t* bytes, int size, const char* name) {
+  try {
+    state.loaded.emplace(
+        lenet5_from_model_file(parse_model(bytes, std::size_t(std::max(size, 0)), name), name));
+    state.classifier = std::make_unique<DigitClassifier>(state.loaded->model, 1);
+    const Lenet5& model = state.loaded->model;
+    state.info = {{"arch", std::string(arch_name(model.arch()))},
+                  {"parameters", model.parameter_count()},
+                  {"input", {1, kInputSide, kInputSide}},
+                  {"model", name},
+                  {"config", state.loaded->config}};
+    if (state.loaded->config.contains("test_accuracy"))
+      state.info["test_accuracy"] = state.loaded->config["test_accuracy"];
+    for (const LayerInfo& l : model.layers())
+      state.info["layers"].push_back({{"name", l.name},
+                                      {"description", l.description},
+                                      {"output", l.output},
+                                      {"parameters", l.parameters},
+                                      {"multiply_adds", l.connections}});
+    return answer(200, state.info);
+  } catch (const std::exception& e) {
+    state.loaded.reset();
+    return answer(400, {{"error", e.what()}});
+  }
+}
+
+// The last POST /api/predict's inference time in milliseconds: preprocessing (for a picture) and the network,
+// without decoding the picture file or writing the JSON.
+EMSCRIPTEN_KEEPALIVE double lenet_wasm_inference_ms() { return state.inference_ms; }
+
+// One request to the API: method "GET"/"POST", target "/api/predict?maps=1", the Content-Type, the body.
+// Returns "<status>\n<json>"; errors as {"error": message}, with the status `lenet serve` gives.
+EMSCRIPTEN_KEEPALIVE const char* lenet_wasm_request(const char* method, const char* target_c,
+                                                    const char* type_c, const std::uint8_t* body, int size) {
+  const std::string target = target_c, m = method;
+  std::string type = type_c;
+  type = type.substr(0, type.find(';'));
+  const std::string path = target.substr(0, target.find('?'));
+  state.inference_ms = 0;
+  try {
+    if (!state.loaded) throw HttpError{503, "no model loaded"};
+    if (path == "/api/model" && m == "GET") return answer(200, state.info);
+    if (path == "/api/predict" && m == "POST") return answer(200, predict(target, type, body, size));
+    if (path == "/api/read" && m == "POST") return answer(200, read(target, type, body, size));
+    if (path == "/api/model" || path == "/api/predict" || path == "/api/read")
+      throw HttpError{405, "method not allowed"};
+    throw HttpError{404, "not found: " + path};
+  } catch (const HttpError& e) {
+    return answer(e.status, {{"error", e.message}});
+  } catch (const ImageError& e) {
+    return answer(422, {{"error", e.what()}});
+  } catch (const std::exception& e) {
+    return answer(400, {{"error", e.what()}});
+  }
+}
+
+}  // extern "C"
