@@ -17,19 +17,19 @@ command -v em++ >/dev/null || { echo "wasm/build.sh: em++ not found (Debian: apt
 export NODE_PATH="/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}"
 
 # The headers of the libraries the sources include, and nothing else of /usr/include (glibc's would clash
-# with emscripten's libc): nlohmann-json (header-only), zlib's declarations (crc32 is wasm/crc32.cpp), stb.
+# with emscripten's libc): nlohmann-json (header-only), zlib's declarations (crc32 is wasm/crc32.cpp).
 ln -sfn /usr/include/nlohmann "$shim/nlohmann"
 ln -sf /usr/include/zlib.h "$shim/zlib.h"
 ln -sf /usr/include/zconf.h "$shim/zconf.h"
-ln -sfn /usr/include/stb "$shim/stb"
 
-# Inference, the model file, picture decoding and preprocessing, number reading: what the page's API needs.
-# Not training (OpenMP threads), the idx reader (gzip) or the HTTP server.
-sources=(activation conv2d gemm linear maxpool subsample rbf loss lenet5 model_file lenet5_io decode resample ink normalise
+# Inference, the model file, picture preprocessing, number reading: what the page's API needs. Not training
+# (OpenMP threads), the idx reader (gzip), the HTTP server, nor picture file decoding (Debian's libpng,
+# libjpeg...): the browser decodes pictures itself and hands the pixels over (wasm/local.js).
+sources=(activation conv2d gemm linear maxpool subsample rbf loss lenet5 model_file lenet5_io resample ink normalise
          classify segment)
 # -msimd128: the kernels' 4-wide vectors (simd.h's portable level) become WebAssembly SIMD instructions.
 flags=(-O2 -msimd128 -std=c++20 -fexceptions -DNDEBUG -include "$root/wasm/compat.h" -I "$root/include"
-       -isystem "$shim" -isystem "$shim/stb" -Wall -Wextra -Wno-unused-command-line-argument -Wno-unknown-attributes)
+       -isystem "$shim" -Wall -Wextra -Wno-unused-command-line-argument -Wno-unknown-attributes)
 newest_header="$(ls -t "$root"/include/lenet/*.h "$root/wasm/compat.h" | head -1)"
 objects=()
 for s in "${sources[@]}"; do

@@ -1,6 +1,7 @@
 // The web demo's API — GET /api/model, POST /api/predict, POST /api/read — answered inside the browser by
 // the library compiled to WebAssembly, with the same JSON as `lenet serve` (src/server.cpp), so the page
-// (apps/lenet/web) runs unchanged from a static folder (`make web`, wasm/local.js).
+// (apps/lenet/web) runs unchanged from a static folder (`make web`, wasm/local.js). Picture files are
+// decoded by the browser: a picture arrives as kPixelsType, its RGBA pixels.
 #include <emscripten/emscripten.h>
 
 #include <algorithm>
@@ -23,8 +24,11 @@ namespace {
 using nlohmann::json;
 using namespace lenet;
 
-// As `lenet serve`'s default (include/lenet/server.h): larger pictures are refused before decoding.
+// As `lenet serve`'s default (include/lenet/server.h): larger pictures are refused.
 constexpr long long kMaxPicturePixels = 16'000'000;
+// A picture decoded by the browser: u32 width, u32 height (little-endian), then width·height RGBA pixels,
+// not premultiplied.
+constexpr const char* kPixelsType = "application/x-lenet-rgba";
 
 struct HttpError {
   int status;
@@ -90,15 +94,47 @@ bool query_flag(const std::string& target, const std::string& name) {
   return v == "1" || v == "true";
 }
 
-bool is_image_type(const std::string& type) {
-  return type.rfind("image/", 0) == 0 || type == "application/octet-stream";
+bool is_image_type(const std::string& type) { return type == kPixelsType; }
+
+std::uint32_t read_u32(const std::uint8_t* p) {
+  return std::uint32_t(p[0]) | std::uint32_t(p[1]) << 8 | std::uint32_t(p[2]) << 16 |
+         std::uint32_t(p[3]) << 24;
 }
 
+// RGBA pixels -> grey levels as the library's decoder makes them (src/decode.cpp): luminance with stb's
+// integer weights (77 R + 150 G + 29 B) / 256, so grey stays grey; then, if the picture has transparency,
+// composited over paper that contrasts with the ink (black paper under light ink, else white).
 GreyImage decode(const std::uint8_t* body, int size) {
-  if (size <= 0) throw HttpError{400, "empty body: send the picture's bytes"};
-  GreyImage g = decode_grey_image(body, std::size_t(size), "uploaded image");
-  if (static_cast<long long>(g.width) * g.height > kMaxPicturePixels)
-    throw HttpError{413, "picture too large"};
+  if (size < 8) throw HttpError{400, "expected a picture's pixels: width, height, RGBA"};
+  const std::uint32_t w = read_u32(body), h = read_u32(body + 4);
+  if (w == 0 || h == 0) throw HttpError{422, "uploaded image: image has no pixels"};
+  if (static_cast<long long>(w) * h > kMaxPicturePixels) throw HttpError{413, "picture too large"};
+  const std::size_t count = std::size_t(w) * h;
+  if (std::size_t(size) != 8 + 4 * count)
+    throw HttpError{
+        400, "expected " + std::to_string(8 + 4 * count) + " bytes of pixels, found " + std::to_string(size)};
+  const std::uint8_t* rgba = body + 8;
+  GreyImage g;
+  g.width = int(w);
+  g.height = int(h);
+  g.source = "uploaded image";
+  g.pixels.resize(count);
+  bool transparent = false;
+  double weighted = 0, weight = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::uint8_t* p = rgba + 4 * i;
+    g.pixels[i] = std::uint8_t((p[0] * 77 + p[1] * 150 + p[2] * 29) >> 8);
+    transparent = transparent || p[3] != 255;
+    weighted += double(g.pixels[i]) * p[3];
+    weight += p[3];
+  }
+  if (transparent) {
+    const double paper = (weight > 0 && weighted / weight > 127.5) ? 0.0 : 255.0;
+    for (std::size_t i = 0; i < count; ++i) {
+      const double a = rgba[4 * i + 3] / 255.0;
+      g.pixels[i] = std::uint8_t(std::lround(a * g.pixels[i] + (1 - a) * paper));
+    }
+  }
   return g;
 }
 
@@ -128,7 +164,7 @@ json predict(const std::string& target, const std::string& type, const std::uint
     image = preprocess_digit(grey);
     state.inference_ms = -t0;
   } else {
-    throw HttpError{415, "unsupported Content-Type '" + type + "'"};
+    throw HttpError{415, "unsupported Content-Type '" + type + "': send a picture or application/json"};
   }
   if (state.inference_ms >= 0) state.inference_ms = -emscripten_get_now();
   const DigitGuess g = state.classifier->classify(image);

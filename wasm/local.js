@@ -48,18 +48,48 @@
     return M;
   })();
 
-  // Milliseconds of each POST /api/predict: the whole WebAssembly call (decoding the picture, preprocessing,
-  // the network, the JSON with the feature maps), and its inference alone (preprocessing and the network).
+  // Milliseconds of each POST /api/predict: the whole WebAssembly call (grey levels, preprocessing, the
+  // network, the JSON with the feature maps), and its inference alone (preprocessing and the network).
   const predictMs = [];
   const inferenceMs = [];
+
+  // A picture file decoded by the browser (PNG, JPEG, WebP, GIF, BMP...), as the C++ side takes it: u32 width,
+  // u32 height (little-endian), then the RGBA pixels, not premultiplied and without colour management.
+  async function pictureBody(blob) {
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+    } catch (_) {
+      return null;
+    }
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const g = canvas.getContext('2d', { colorSpace: 'srgb' });
+    g.drawImage(bitmap, 0, 0);
+    const rgba = g.getImageData(0, 0, bitmap.width, bitmap.height).data;
+    const body = new Uint8Array(8 + rgba.length);
+    new DataView(body.buffer).setUint32(0, bitmap.width, true);
+    new DataView(body.buffer).setUint32(4, bitmap.height, true);
+    body.set(rgba, 8);
+    return body;
+  }
 
   async function localFetch(url, init = {}) {
     const M = await ready;
     const target = new URL(url, location.href);
     const method = (init.method || 'GET').toUpperCase();
     const headers = new Headers(init.headers || {});
-    const type = headers.get('Content-Type') || '';
-    const body = init.body == null ? new Uint8Array(0) : new Uint8Array(await new Response(init.body).arrayBuffer());
+    let type = headers.get('Content-Type') || '';
+    let body = init.body == null ? new Uint8Array(0) : new Uint8Array(await new Response(init.body).arrayBuffer());
+    if (method === 'POST' && (type.startsWith('image/') || type === 'application/octet-stream')) {
+      const pixels = await pictureBody(new Blob([body], { type }));
+      if (!pixels) {
+        return response('422\n' + JSON.stringify({
+          error: 'uploaded image: not a picture this browser can decode (PNG, JPEG, WebP, GIF, BMP ...)',
+        }));
+      }
+      body = pixels;
+      type = 'application/x-lenet-rgba';
+    }
     const t0 = performance.now();
     const text = withString(M, method, (m) => withString(M, target.pathname + target.search, (t) =>
       withString(M, type, (ty) => withBytes(M, body, (ptr, n) =>
