@@ -23,25 +23,6 @@ std::optional<Arch> parse_arch(std::string_view name) {
   return std::nullopt;
 }
 
-std::string_view loss_name(LossKind loss) {
-  switch (loss) {
-    case LossKind::CrossEntropy:
-      return "xent";
-    case LossKind::Mle:
-      return "mle";
-    case LossKind::Map:
-      return "map";
-  }
-  return "?";
-}
-
-std::optional<LossKind> parse_loss(std::string_view name) {
-  if (name == "xent") return LossKind::CrossEntropy;
-  if (name == "mle") return LossKind::Mle;
-  if (name == "map") return LossKind::Map;
-  return std::nullopt;
-}
-
 Lenet5::Lenet5(Arch arch) : arch_(arch) {
   const bool paper = arch == Arch::Lenet5_1998;
   static const ConnectionTable kTableI = lenet5_c3_table();  // shared and immutable: copies stay valid
@@ -283,19 +264,8 @@ void lenet5_forward(const Lenet5& m, Activations& a, int n) {
 
 double lenet5_loss([[maybe_unused]] const Lenet5& m, Activations& a, const std::uint8_t* labels, int n,
                    LossKind loss, float map_j, float grad_scale) {
-  float* d = a.d_scores.data();
-  switch (loss) {
-    case LossKind::CrossEntropy:
-      assert(m.arch() == Arch::Lenet5);
-      return softmax_cross_entropy(d, a.scores.data(), labels, kClasses, n, grad_scale);
-    case LossKind::Mle:
-      assert(m.arch() == Arch::Lenet5_1998);
-      return rbf_mle_loss(d, a.scores.data(), labels, kClasses, n, grad_scale);
-    case LossKind::Map:
-      assert(m.arch() == Arch::Lenet5_1998);
-      return rbf_map_loss(d, a.scores.data(), labels, kClasses, n, map_j, grad_scale);
-  }
-  return 0;
+  assert((loss == LossKind::CrossEntropy) == (m.arch() == Arch::Lenet5));
+  return batch_loss(loss, a.d_scores.data(), a.scores.data(), labels, kClasses, n, map_j, grad_scale);
 }
 
 void lenet5_backward(const Lenet5& m, Activations& a, float* g, int n) {

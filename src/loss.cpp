@@ -78,4 +78,36 @@ void softmax(float* out, const float* in, int classes, int n, bool negate) {
   }
 }
 
+std::string_view loss_name(LossKind loss) {
+  switch (loss) {
+    case LossKind::CrossEntropy:
+      return "xent";
+    case LossKind::Mle:
+      return "mle";
+    case LossKind::Map:
+      return "map";
+  }
+  return "?";
+}
+
+std::optional<LossKind> parse_loss(std::string_view name) {
+  if (name == "xent") return LossKind::CrossEntropy;
+  if (name == "mle") return LossKind::Mle;
+  if (name == "map") return LossKind::Map;
+  return std::nullopt;
+}
+
+double batch_loss(LossKind loss, float* d_scores, const float* scores, const std::uint8_t* labels,
+                  int classes, int n, float map_j, float grad_scale) {
+  switch (loss) {
+    case LossKind::CrossEntropy:
+      return softmax_cross_entropy(d_scores, scores, labels, classes, n, grad_scale);
+    case LossKind::Mle:
+      return rbf_mle_loss(d_scores, scores, labels, classes, n, grad_scale);
+    case LossKind::Map:
+      return rbf_map_loss(d_scores, scores, labels, classes, n, map_j, grad_scale);
+  }
+  return 0;
+}
+
 }  // namespace lenet

@@ -4,7 +4,7 @@
 #pragma once
 #include <cstdint>
 
-#include "lenet/idx.h"
+#include "lenet/dataset.h"
 #include "lenet/rng.h"
 
 namespace lenet {

@@ -7,20 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "lenet/dataset.h"
+
 namespace lenet {
 
 // Thrown for any unreadable, malformed or inconsistent data file; the message names the file and
 // the expected vs found value.
 struct DataError : std::runtime_error {
   using std::runtime_error::runtime_error;
-};
-
-// Images stay uint8 (0 = background, 255 = ink), row-major, count*rows*cols.
-struct Dataset {
-  std::vector<std::uint8_t> images;
-  std::vector<std::uint8_t> labels;  // 0..9
-  int count = 0, rows = 0, cols = 0;
-  const std::uint8_t* image(int i) const { return images.data() + std::size_t(i) * rows * cols; }
 };
 
 enum class Split { Train, Test };

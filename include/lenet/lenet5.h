@@ -16,6 +16,7 @@
 
 #include "lenet/aligned.h"
 #include "lenet/conv2d.h"
+#include "lenet/loss.h"
 #include "lenet/rng.h"
 #include "lenet/subsample.h"
 
@@ -24,11 +25,10 @@ namespace lenet {
 enum class Arch { Lenet5, Lenet5_1998 };
 std::string_view arch_name(Arch arch);  // "lenet5", "lenet5-1998"
 std::optional<Arch> parse_arch(std::string_view name);
-
-// What the network is trained to minimise. Modern: CrossEntropy. 1998: Map (default) or Mle.
-enum class LossKind { CrossEntropy, Mle, Map };
-std::string_view loss_name(LossKind loss);
-std::optional<LossKind> parse_loss(std::string_view name);
+// What each architecture is trained to minimise by default: cross-entropy (modern), MAP (1998).
+inline LossKind default_loss(Arch arch) {
+  return arch == Arch::Lenet5 ? LossKind::CrossEntropy : LossKind::Map;
+}
 
 inline constexpr int kInputSide = 32;  // 28×28 MNIST padded by 2 pixels of background
 inline constexpr int kInputSize = kInputSide * kInputSide;
@@ -36,8 +36,6 @@ inline constexpr int kClasses = 10;
 // Input levels of the paper (Section II-B): background −0.1, ink +1.175, so mean ≈ 0 and variance ≈ 1.
 inline constexpr float kInputBackground = -0.1f;
 inline constexpr float kInputInk = 1.175f;
-// The constant j of the MAP loss (Eq. 9); see docs for the choice.
-inline constexpr float kDefaultMapJ = 1.0f;
 
 struct TensorInfo {
   std::string name;  // e.g. "C3.weight"
@@ -62,7 +60,7 @@ class Lenet5 {
   const TensorInfo* find_tensor(std::string_view name) const;
   std::vector<LayerInfo> layers() const;
   std::size_t parameter_count() const { return params.size(); }
-  LossKind default_loss() const { return arch_ == Arch::Lenet5 ? LossKind::CrossEntropy : LossKind::Map; }
+  LossKind default_loss() const { return lenet::default_loss(arch_); }
   // Modern: class = argmax of logits. 1998: class = argmin of RBF penalties.
   int predict_class(const float* scores) const;
   // Class probabilities from one sample's scores (softmax of logits, or of −penalties).

@@ -2,8 +2,22 @@
 // is not nullptr, assigns d_scores = grad_scale · ∂loss_b/∂scores (grad_scale = 1/batch gives the mean).
 #pragma once
 #include <cstdint>
+#include <optional>
+#include <string_view>
 
 namespace lenet {
+
+// What the network is trained to minimise. Modern: CrossEntropy. 1998: Map (default) or Mle.
+enum class LossKind { CrossEntropy, Mle, Map };
+std::string_view loss_name(LossKind loss);  // "xent", "mle", "map"
+std::optional<LossKind> parse_loss(std::string_view name);
+
+// The constant j of the MAP loss (Eq. 9); see docs for the choice.
+inline constexpr float kDefaultMapJ = 1.0f;
+
+// The loss of that kind (one of the three below); map_j is used by Map only.
+double batch_loss(LossKind loss, float* d_scores, const float* scores, const std::uint8_t* labels,
+                  int classes, int n, float map_j, float grad_scale);
 
 // Softmax cross-entropy on logits (n, classes).
 double softmax_cross_entropy(float* d_logits, const float* logits, const std::uint8_t* labels, int classes,
