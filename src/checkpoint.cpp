@@ -22,18 +22,6 @@ constexpr long long kMaxEpochs = 1 << 20;
   throw ModelFileError("checkpoint '" + name + "': " + what);
 }
 
-json stats_to_json(const EpochStats& s) {
-  return {{"epoch", s.epoch},
-          {"lr", s.lr},
-          {"train_loss", s.train_loss},
-          {"train_accuracy", s.train_accuracy},
-          {"test_accuracy", s.test_accuracy},
-          {"train_eval_accuracy", s.train_eval_accuracy},
-          {"test_loss", s.test_loss},
-          {"seconds", s.seconds},
-          {"images", s.images}};
-}
-
 std::vector<float> indices_to_floats(const std::vector<int>& v) { return {v.begin(), v.end()}; }
 
 // Typed, range-checked reads of the checkpoint's JSON; each error names the field.
@@ -126,7 +114,7 @@ void save_checkpoint(const std::string& path, const Lenet5& model, const TrainSt
                          " training images, checkpoints hold at most " +
                          std::to_string(kMaxCheckpointImages));
   json history = json::array();
-  for (const EpochStats& e : s.history) history.push_back(stats_to_json(e));
+  for (const EpochStats& e : s.history) history.push_back(to_json(e));
   json c = {{"version", kCheckpointVersion},
             {"recipe", s.recipe},
             {"epoch", s.epoch},
@@ -246,6 +234,21 @@ Checkpoint parse_checkpoint(const std::uint8_t* data, std::size_t size, const st
 
 Checkpoint load_checkpoint(const std::string& path) {
   return checkpoint_from_model_file(load_model_file(path), path);
+}
+
+std::vector<EpochStats> train(Lenet5& model, const Dataset& train_set, const Dataset* test_set,
+                              const TrainConfig& config, const TrainCallbacks& callbacks,
+                              const TrainCheckpointing& checkpointing) {
+  TrainCallbacks cb = callbacks;
+  if (!checkpointing.path.empty()) {
+    cb.on_checkpoint = [&path = checkpointing.path](const Lenet5& m, const TrainState& state) {
+      save_checkpoint(path, m, state);
+    };
+    cb.checkpoint_name = checkpointing.path;
+    cb.checkpoint_every = checkpointing.every_seconds;
+  }
+  cb.stop = checkpointing.stop;
+  return train(model, train_set, test_set, config, cb, checkpointing.resume);
 }
 
 }  // namespace lenet

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "helpers/paths.h"
+#include "lenet/idx.h"
 #include "lenet/lenet5_io.h"
 #include "lenet/model_file.h"
 #include "lenet/trainer.h"

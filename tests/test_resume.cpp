@@ -218,6 +218,7 @@ TEST(Resume, SigtermAndSigintSaveACheckpointAndSayHowToResume) {
     fs::remove(out);
     const std::vector<std::string> run = with(s.args, {"--out", out, "--checkpoint", ckpt});
     const std::string log = test::temp_path("term.log");
+    fs::remove(log);  // else the previous signal's run, still in the file, looks like this one's start line
     const pid_t pid = spawn_lenet(run, log);
     // Once training has begun (the start line is out), the handlers are in place.
     for (int i = 0; i < 2000 && read_bytes(log).find("training lenet5") == std::string::npos; ++i)

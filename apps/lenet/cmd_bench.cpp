@@ -176,21 +176,11 @@ void run_bench(const BenchOptions& o) {
 
   if (o.train) {
     Dataset train_set = load_split(o.data, Split::Train);
-    if (o.limit > 0 && o.limit < train_set.count) {
-      train_set.count = o.limit;
-      train_set.images.resize(std::size_t(o.limit) * train_set.rows * train_set.cols);
-      train_set.labels.resize(std::size_t(o.limit));
-    }
+    train_set.take_first(o.limit);
     Lenet5 trained = model;  // the copy is trained; nothing is saved
-    TrainConfig cfg;
-    cfg.epochs = 1;
+    // The library's recipe for one epoch, at the batch asked for.
+    TrainConfig cfg = default_train_config(model.arch(), *opt, 1);
     cfg.batch = o.batch;
-    cfg.optimizer.kind = *opt;
-    cfg.lr = *opt == OptimizerKind::Sdlm    ? 0.0005f
-             : *opt == OptimizerKind::Adam  ? 0.001f
-             : model.arch() == Arch::Lenet5 ? 0.02f
-                                            : 0.002f;
-    cfg.loss = model.default_loss();
     cfg.threads = threads;
     const double cpu0 = cpu_seconds();
     const auto history = train(trained, train_set, nullptr, cfg);

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "commands.h"
@@ -21,34 +22,27 @@ namespace lenet::app {
 
 namespace {
 
-// Default learning rates for momentum SGD at batch 64, found by one-epoch sweeps on MNIST (see README):
-// the tanh/RBF net saturates and stops learning at 0.01, the ReLU net is best near 0.02.
-constexpr float kDefaultLrModern = 0.02f;
-constexpr float kDefaultLr1998 = 0.002f;
-constexpr float kDefaultLrAdam = 0.001f;
-// SDLM's schedule starts at the paper's η = 0.0005; --lr rescales the whole schedule.
-constexpr float kPaperFirstLr = 0.0005f;
+// The library's defaults for what does not depend on the architecture (default_train_config).
+const TrainConfig kDefaults = default_train_config(Arch::Lenet5, OptimizerKind::Momentum);
 
 struct TrainOptions {
   std::string arch = "lenet5";
   std::string data = "data/mnist";
-  int epochs = 0;                  // 0: 20 for sdlm (the paper), 12 otherwise
-  std::string batch = "auto";      // auto: 1 for sdlm, 64 otherwise
+  int epochs = 0;                  // 0: the library's default (20 for sdlm, as in the paper; 12 otherwise)
+  std::string batch = "auto";      // auto: the library's default (1 for sdlm, 64 otherwise)
   std::string optimizer = "auto";  // auto: sdlm for lenet5-1998, momentum for lenet5
   float lr = 0;                    // 0: the default of the architecture and optimiser
-  float lr_gamma = 0.5f;
-  int lr_step = 4;
-  float momentum = 0.9f;
-  float weight_decay = 0.0f;
-  // The paper's mu = 0.02 with its eta = 0.0005 saturates the network within a few hundred patterns here;
-  // 0.5 keeps the paper's schedule and trains stably (docs/reproduction.md tells what was tried).
-  float sdlm_mu = 0.5f;
-  int hessian_samples = 500;
-  int hessian_interval = 0;
+  float lr_gamma = kDefaults.lr_gamma;
+  int lr_step = kDefaults.lr_step;
+  float momentum = kDefaults.optimizer.momentum;
+  float weight_decay = kDefaults.optimizer.weight_decay;
+  float sdlm_mu = kDefaults.optimizer.sdlm_mu;
+  int hessian_samples = kDefaults.hessian_samples;
+  int hessian_interval = kDefaults.hessian_interval;
   bool distort = false;
   bool eval_train = false;
   std::string loss = "default";
-  float map_j = kDefaultMapJ;
+  float map_j = kDefaults.map_j;
   std::uint64_t seed = 1;
   int threads = 0;
   int limit = 0;
@@ -97,61 +91,42 @@ void print_bar(const BatchProgress& p) {
   std::fflush(stderr);
 }
 
-void run_train(const TrainOptions& o) {
-  const auto arch = parse_arch(o.arch);
-  if (!arch) throw CommandError("--arch must be lenet5 or lenet5-1998, not '" + o.arch + "'");
-  Lenet5 model(*arch);
-
-  TrainConfig cfg;
-  const std::string batch_text =
-      o.batch != "auto"                                                                  ? o.batch
-      : (o.optimizer == "sdlm" || (o.optimizer == "auto" && *arch == Arch::Lenet5_1998)) ? "1"
-                                                                                         : "64";
-  if (o.batch == "all")
-    cfg.batch = 0;
-  else {
-    try {
-      std::size_t used = 0;
-      cfg.batch = std::stoi(batch_text, &used);
-      if (used != batch_text.size() || cfg.batch < 1) throw std::invalid_argument("");
-    } catch (const std::exception&) {
-      throw CommandError("--batch must be a positive integer or 'all', not '" + o.batch + "'");
-    }
+int parse_batch(const std::string& text) {
+  if (text == "all") return 0;
+  try {
+    std::size_t used = 0;
+    const int batch = std::stoi(text, &used);
+    if (used == text.size() && batch >= 1) return batch;
+  } catch (const std::exception&) {
   }
-  const std::string optimizer_name =
-      o.optimizer != "auto" ? o.optimizer : (*arch == Arch::Lenet5_1998 ? "sdlm" : "momentum");
-  const auto opt = parse_optimizer(optimizer_name);
-  if (!opt) throw CommandError("--optimizer must be sgd, momentum, adam or sdlm, not '" + o.optimizer + "'");
-  const bool sdlm = *opt == OptimizerKind::Sdlm;
-  cfg.optimizer.kind = *opt;
+  throw CommandError("--batch must be a positive integer or 'all', not '" + text + "'");
+}
+
+// The library's recipe for the architecture and optimiser, with what the flags change.
+TrainConfig config_from_options(const TrainOptions& o, Arch arch) {
+  const OptimizerKind kind = [&] {
+    if (o.optimizer == "auto") return default_optimizer(arch);
+    const auto opt = parse_optimizer(o.optimizer);
+    if (!opt)
+      throw CommandError("--optimizer must be sgd, momentum, adam or sdlm, not '" + o.optimizer + "'");
+    return *opt;
+  }();
+  TrainConfig cfg = default_train_config(arch, kind, o.epochs);
+  if (o.batch != "auto") cfg.batch = parse_batch(o.batch);
+  if (o.lr > 0) scale_learning_rate(cfg, o.lr);
+  cfg.lr_gamma = o.lr_gamma;
+  cfg.lr_step = o.lr_step;
+  cfg.optimizer.momentum = o.momentum;
+  cfg.optimizer.weight_decay = o.weight_decay;
   cfg.optimizer.sdlm_mu = o.sdlm_mu;
   cfg.hessian_samples = o.hessian_samples;
   cfg.hessian_interval = o.hessian_interval;
   cfg.distort = o.distort;
   cfg.eval_train = o.eval_train;
-  cfg.optimizer.momentum = o.momentum;
-  cfg.optimizer.weight_decay = o.weight_decay;
-  cfg.epochs = o.epochs > 0 ? o.epochs : sdlm ? 20 : 12;
-  if (sdlm) {
-    cfg.lr_by_epoch = paper_sdlm_schedule(cfg.epochs);
-    if (o.lr > 0)
-      for (float& lr : cfg.lr_by_epoch) lr *= o.lr / kPaperFirstLr;
-    cfg.lr = cfg.lr_by_epoch[0];
-  } else if (o.lr > 0) {
-    cfg.lr = o.lr;
-  } else {
-    cfg.lr = *opt == OptimizerKind::Adam ? kDefaultLrAdam
-             : *arch == Arch::Lenet5     ? kDefaultLrModern
-                                         : kDefaultLr1998;
-  }
-  cfg.lr_gamma = o.lr_gamma;
-  cfg.lr_step = o.lr_step;
-  if (o.loss == "default") {
-    cfg.loss = model.default_loss();
-  } else {
+  if (o.loss != "default") {
     const auto loss = parse_loss(o.loss);
     if (!loss) throw CommandError("--loss must be xent, mle or map, not '" + o.loss + "'");
-    if ((*loss == LossKind::CrossEntropy) != (*arch == Arch::Lenet5))
+    if ((*loss == LossKind::CrossEntropy) != (arch == Arch::Lenet5))
       throw CommandError("--loss " + o.loss + " does not fit --arch " + o.arch +
                          " (lenet5 trains with xent; lenet5-1998 with map or mle)");
     cfg.loss = *loss;
@@ -159,79 +134,69 @@ void run_train(const TrainOptions& o) {
   cfg.map_j = o.map_j;
   cfg.seed = o.seed;
   cfg.threads = o.threads > 0 ? o.threads : default_threads();
+  return cfg;
+}
 
-  Dataset train_set = load_split(o.data, Split::Train);
-  const Dataset test_set = load_split(o.data, Split::Test);
-  if (o.limit > 0 && o.limit < train_set.count) {
-    train_set.count = o.limit;
-    train_set.images.resize(std::size_t(o.limit) * train_set.rows * train_set.cols);
-    train_set.labels.resize(std::size_t(o.limit));
-  }
-
-  // A checkpoint is never overwritten by a fresh start, and --resume never silently starts afresh.
-  const bool checkpoint_exists = !o.checkpoint.empty() && std::filesystem::exists(o.checkpoint);
+// A checkpoint is never overwritten by a fresh start, and --resume never silently starts afresh; a
+// checkpoint that cannot be written is refused now, not after the first epoch's work.
+void check_checkpoint_options(const TrainOptions& o) {
   if (o.resume && o.checkpoint.empty())
     throw CommandError("--resume needs --checkpoint FILE, the file to resume from");
-  // Fail now, not after the first epoch's work, if the checkpoint cannot be written where asked.
+  if (o.checkpoint.empty()) return;
   if (const auto dir = std::filesystem::path(o.checkpoint).parent_path();
-      !o.checkpoint.empty() && !dir.empty() && !std::filesystem::is_directory(dir))
+      !dir.empty() && !std::filesystem::is_directory(dir))
     throw CommandError("--checkpoint " + o.checkpoint + ": there is no directory " + dir.string());
-  if (o.resume && !checkpoint_exists)
+  const bool exists = std::filesystem::exists(o.checkpoint);
+  if (o.resume && !exists)
     throw CommandError("--resume: there is no checkpoint " + o.checkpoint +
                        " to resume from (leave out --resume to start a new run)");
-  if (!o.resume && checkpoint_exists)
+  if (!o.resume && exists)
     throw CommandError(
         "checkpoint " + o.checkpoint +
         " already exists: add --resume to continue that run, or remove the file to start afresh");
-  TrainState resume_state;
-  if (o.resume) {
-    Checkpoint c = load_checkpoint(o.checkpoint);
-    if (c.model.arch() != *arch)
-      throw CommandError("cannot resume from " + o.checkpoint + ": it holds a " +
-                         std::string(arch_name(c.model.arch())) + " model, not --arch " + o.arch);
-    model = std::move(c.model);
-    resume_state = std::move(c.state);
-  } else {
+}
+
+// The model to train: freshly initialised, or with --resume the checkpoint's, whose state is returned.
+std::optional<TrainState> start_model(Lenet5& model, const TrainOptions& o) {
+  if (!o.resume) {
     Rng init_rng(o.seed);
     model.init(init_rng);
+    return std::nullopt;
   }
+  Checkpoint c = load_checkpoint(o.checkpoint);
+  if (c.model.arch() != model.arch())
+    throw CommandError("cannot resume from " + o.checkpoint + ": it holds a " +
+                       std::string(arch_name(c.model.arch())) + " model, not --arch " + o.arch);
+  model = std::move(c.model);
+  return std::move(c.state);
+}
 
-  std::ofstream log;
-  if (!o.log.empty()) {
-    log.open(o.log, std::ios::app);
-    if (!log) throw CommandError("cannot open --log file " + o.log + " for appending");
-  }
-  const bool tty = ::isatty(STDERR_FILENO);
-  const std::string schedule = sdlm ? "lr " + num(cfg.lr_by_epoch.front()) + " by the paper's schedule, mu " +
-                                          num(cfg.optimizer.sdlm_mu)
-                                    : "lr " + num(cfg.lr) + " (x" + num(cfg.lr_gamma) + " every " +
-                                          std::to_string(cfg.lr_step) + " epochs)";
-  // From here on a signal stops training cleanly (installed before the line below, which tells a test or a
-  // supervising script that the run has begun).
-  if (!o.checkpoint.empty()) install_stop_handlers();
-  std::fprintf(
-      stderr, "training %s on %d images (%s), %d epochs, batch %s, %s %s, loss %s%s, seed %llu, %d threads\n",
-      o.arch.c_str(), train_set.count, o.data.c_str(), cfg.epochs, batch_text.c_str(), optimizer_name.c_str(),
-      schedule.c_str(), std::string(loss_name(cfg.loss)).c_str(), cfg.distort ? ", distortions" : "",
-      static_cast<unsigned long long>(cfg.seed), cfg.threads);
-  if (o.resume) {
-    const TrainState& r = resume_state;
-    std::fprintf(stderr, "resuming from %s at %s\n", o.checkpoint.c_str(),
-                 r.position == 0 ? ("the end of epoch " + std::to_string(r.epoch)).c_str()
-                                 : ("epoch " + std::to_string(r.epoch + 1) + ", image " +
-                                    std::to_string(r.position) + " of " + std::to_string(train_set.count))
-                                       .c_str());
-  }
+// One JSON object per epoch for --log: the epoch's stats and what identifies the run.
+nlohmann::json log_line(const EpochStats& s, const TrainOptions& o, const TrainConfig& cfg) {
+  nlohmann::json j = to_json(s);
+  j["arch"] = o.arch;
+  j["optimizer"] = std::string(optimizer_name(cfg.optimizer.kind));
+  j["distort"] = cfg.distort;
+  j["seed"] = cfg.seed;
+  j["threads"] = cfg.threads;
+  j["test_error"] = 1 - s.test_accuracy;
+  j["images_per_s"] = double(s.images) / s.seconds;
+  if (s.train_eval_accuracy >= 0) j["train_set_error"] = 1 - s.train_eval_accuracy;
+  return j;
+}
 
+// Progress on stderr (a bar redrawn at most five times a second on a terminal: with --batch 1 there are
+// 60,000 steps per epoch) and a line per epoch there and in --log.
+TrainCallbacks progress_callbacks(const TrainOptions& o, const TrainConfig& cfg, std::ofstream& log,
+                                  bool tty) {
   TrainCallbacks cb;
-  double last_bar = -1;
-  if (tty)  // at most five redraws a second: with --batch 1 there are 60,000 steps per epoch
-    cb.on_batch = [&last_bar](const BatchProgress& p) {
+  if (tty)
+    cb.on_batch = [last_bar = -1.0](const BatchProgress& p) mutable {
       if (p.seconds - last_bar < 0.2 && p.done < p.total) return;
       last_bar = p.done < p.total ? p.seconds : -1;
       print_bar(p);
     };
-  cb.on_epoch = [&](const EpochStats& s) {
+  cb.on_epoch = [&o, &cfg, &log, tty](const EpochStats& s) {
     const std::string train_eval =
         s.train_eval_accuracy >= 0 ? "  train set acc " + num(100 * s.train_eval_accuracy) + "%" : "";
     if (tty) std::fprintf(stderr, "\r\033[K");
@@ -241,36 +206,65 @@ void run_train(const TrainOptions& o) {
         s.epoch, cfg.epochs, s.lr, s.train_loss, 100 * s.train_accuracy, train_eval.c_str(),
         100 * s.test_accuracy, s.seconds, double(s.images) / s.seconds);
     if (log.is_open()) {
-      nlohmann::json j = {{"arch", o.arch},
-                          {"epoch", s.epoch},
-                          {"lr", s.lr},
-                          {"train_loss", s.train_loss},
-                          {"train_accuracy", s.train_accuracy},
-                          {"test_loss", s.test_loss},
-                          {"test_accuracy", s.test_accuracy},
-                          {"test_error", 1 - s.test_accuracy},
-                          {"optimizer", optimizer_name},
-                          {"distort", o.distort},
-                          {"seconds", s.seconds},
-                          {"images_per_s", double(s.images) / s.seconds},
-                          {"seed", o.seed},
-                          {"threads", cfg.threads}};
-      if (s.train_eval_accuracy >= 0) {
-        j["train_set_accuracy"] = s.train_eval_accuracy;
-        j["train_set_error"] = 1 - s.train_eval_accuracy;
-      }
-      log << j.dump() << "\n";
+      log << log_line(s, o, cfg).dump() << "\n";
       log.flush();
     }
   };
-  TrainCheckpointing checkpointing;
-  checkpointing.path = o.checkpoint;
-  checkpointing.every_seconds = o.checkpoint_every;
-  checkpointing.resume = o.resume ? &resume_state : nullptr;
-  if (!o.checkpoint.empty()) checkpointing.stop = &g_stop;
+  if (!o.checkpoint.empty()) {
+    cb.on_checkpoint = [path = o.checkpoint](const Lenet5& m, const TrainState& state) {
+      save_checkpoint(path, m, state);
+    };
+    cb.checkpoint_name = o.checkpoint;
+    cb.checkpoint_every = o.checkpoint_every;
+    cb.stop = &g_stop;
+  }
+  return cb;
+}
+
+void print_start(const TrainOptions& o, const TrainConfig& cfg, const Dataset& train_set,
+                 const std::optional<TrainState>& resume) {
+  const bool sdlm = cfg.optimizer.kind == OptimizerKind::Sdlm;
+  const std::string schedule = sdlm ? "lr " + num(cfg.lr_by_epoch.front()) + " by the paper's schedule, mu " +
+                                          num(cfg.optimizer.sdlm_mu)
+                                    : "lr " + num(cfg.lr) + " (x" + num(cfg.lr_gamma) + " every " +
+                                          std::to_string(cfg.lr_step) + " epochs)";
+  const std::string batch = cfg.batch == 0 ? "all" : std::to_string(cfg.batch);
+  std::fprintf(
+      stderr, "training %s on %d images (%s), %d epochs, batch %s, %s %s, loss %s%s, seed %llu, %d threads\n",
+      o.arch.c_str(), train_set.count, o.data.c_str(), cfg.epochs, batch.c_str(),
+      std::string(optimizer_name(cfg.optimizer.kind)).c_str(), schedule.c_str(),
+      std::string(loss_name(cfg.loss)).c_str(), cfg.distort ? ", distortions" : "",
+      static_cast<unsigned long long>(cfg.seed), cfg.threads);
+  if (resume)
+    std::fprintf(stderr, "resuming from %s at %s\n", o.checkpoint.c_str(),
+                 describe_position(*resume, train_set.count).c_str());
+}
+
+void run_train(const TrainOptions& o) {
+  const auto arch = parse_arch(o.arch);
+  if (!arch) throw CommandError("--arch must be lenet5 or lenet5-1998, not '" + o.arch + "'");
+  const TrainConfig cfg = config_from_options(o, *arch);
+  Dataset train_set = load_split(o.data, Split::Train);
+  const Dataset test_set = load_split(o.data, Split::Test);
+  train_set.take_first(o.limit);
+  check_checkpoint_options(o);
+  Lenet5 model(*arch);
+  const std::optional<TrainState> resume = start_model(model, o);
+
+  std::ofstream log;
+  if (!o.log.empty()) {
+    log.open(o.log, std::ios::app);
+    if (!log) throw CommandError("cannot open --log file " + o.log + " for appending");
+  }
+  const bool tty = ::isatty(STDERR_FILENO);
+  // From here on a signal stops training cleanly (installed before the line below, which tells a test or a
+  // supervising script that the run has begun).
+  if (!o.checkpoint.empty()) install_stop_handlers();
+  print_start(o, cfg, train_set, resume);
   std::vector<EpochStats> history;
   try {
-    history = train(model, train_set, &test_set, cfg, cb, checkpointing);
+    history = train(model, train_set, &test_set, cfg, progress_callbacks(o, cfg, log, tty),
+                    resume ? &*resume : nullptr);
   } catch (const TrainingInterrupted& e) {
     if (tty) std::fprintf(stderr, "\n");
     throw CommandError(std::string(g_signal == SIGINT ? "interrupted (SIGINT): " : "terminated (SIGTERM): ") +
@@ -279,8 +273,7 @@ void run_train(const TrainOptions& o) {
   } catch (const TrainingError& e) {
     if (tty) std::fprintf(stderr, "\n");
     throw CommandError(std::string(e.what()) + (o.out.empty() ? "" : "; nothing was saved to " + o.out));
-  } catch (const std::invalid_argument& e) {
-    if (!o.resume) throw;
+  } catch (const CheckpointMismatch& e) {
     throw CommandError("cannot resume from " + o.checkpoint + ": " + e.what());
   }
 
@@ -288,26 +281,10 @@ void run_train(const TrainOptions& o) {
   std::fprintf(stderr, "final test accuracy %.2f%% (error %.2f%%)\n", 100 * last.test_accuracy,
                100 * (1 - last.test_accuracy));
   if (!o.out.empty()) {
-    nlohmann::json meta = {{"recipe",
-                            {{"epochs", cfg.epochs},
-                             {"batch", batch_text},
-                             {"optimizer", optimizer_name},
-                             {"lr_by_epoch", cfg.lr_by_epoch},
-                             {"sdlm_mu", cfg.optimizer.sdlm_mu},
-                             {"hessian_samples", cfg.hessian_samples},
-                             {"distort", cfg.distort},
-                             {"lr", cfg.lr},
-                             {"lr_gamma", cfg.lr_gamma},
-                             {"lr_step", cfg.lr_step},
-                             {"momentum", cfg.optimizer.momentum},
-                             {"weight_decay", cfg.optimizer.weight_decay},
-                             {"loss", std::string(loss_name(cfg.loss))},
-                             {"map_j", cfg.map_j},
-                             {"seed", cfg.seed},
-                             {"threads", cfg.threads},
-                             {"train_images", train_set.count}}},
-                           {"test_accuracy", last.test_accuracy},
-                           {"train_accuracy", last.train_accuracy}};
+    const nlohmann::json meta = {{"recipe", train_recipe(cfg, cfg.threads, train_set, &test_set)},
+                                 {"epochs", cfg.epochs},
+                                 {"test_accuracy", last.test_accuracy},
+                                 {"train_accuracy", last.train_accuracy}};
     save_lenet5(o.out, model, meta);
     std::fprintf(stderr, "saved %s\n", o.out.c_str());
   }

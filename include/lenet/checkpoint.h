@@ -1,6 +1,8 @@
-// Checkpoints of a training run: the model's parameters and the trainer's state (TrainState) in one model
-// file (model_file.h), so a checkpoint shares its format version, CRC-32, checks and atomic save.
+// Checkpoints of a training run: the model's parameters and the run's state (TrainState) in one model
+// file (model_file.h), so a checkpoint shares its format version, CRC-32, checks and atomic save; and
+// train() with checkpoints written to a file.
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -41,5 +43,24 @@ void save_checkpoint(const std::string& path, const Lenet5& model, const TrainSt
 Checkpoint load_checkpoint(const std::string& path);
 Checkpoint parse_checkpoint(const std::uint8_t* data, std::size_t size, const std::string& name_for_errors);
 Checkpoint checkpoint_from_model_file(ModelFile file, const std::string& name_for_errors);
+
+// Checkpoints and stopping, for train() below. A checkpoint is written atomically after every epoch and,
+// with every_seconds > 0, between steps once that much time has passed since the last one; a crash at any
+// instant leaves the previous checkpoint whole.
+struct TrainCheckpointing {
+  std::string path;          // empty: no checkpoints
+  double every_seconds = 0;  // 0: after each epoch only
+  // Raised (e.g. by a signal handler): train() finishes the current step, writes the checkpoint and throws
+  // TrainingInterrupted.
+  const std::atomic<bool>* stop = nullptr;
+  // Go on from here (the model must hold the parameters saved with it): the recipe must match the run's,
+  // else CheckpointMismatch names what differs.
+  const TrainState* resume = nullptr;
+};
+
+// train() (trainer.h) with its checkpoints saved to checkpointing.path by save_checkpoint().
+std::vector<EpochStats> train(Lenet5& model, const Dataset& train_set, const Dataset* test_set,
+                              const TrainConfig& config, const TrainCallbacks& callbacks,
+                              const TrainCheckpointing& checkpointing);
 
 }  // namespace lenet
