@@ -150,25 +150,20 @@ std::shared_ptr<Model> train_model(const py::array& images, const py::array& lab
     test_set = to_dataset(*test_images, "test_images");
     test_set->labels = to_labels(*test_labels, test_set->count);
   }
-  // The CLI's options and defaults (lenet train --help).
-  TrainConfig cfg;
+  // The library's defaults for the architecture and optimiser (as lenet train), with what is given.
   const std::string opt_name =
-      optimizer_text != "auto" ? optimizer_text : (*arch == Arch::Lenet5_1998 ? "sdlm" : "momentum");
+      optimizer_text != "auto" ? optimizer_text : std::string(optimizer_name(default_optimizer(*arch)));
   const auto opt = parse_optimizer(opt_name);
   if (!opt)
     throw py::value_error("optimizer must be sgd, momentum, adam or sdlm, not '" + optimizer_text + "'");
-  const bool sdlm = *opt == OptimizerKind::Sdlm;
-  cfg.optimizer.kind = *opt;
+  TrainConfig cfg = default_train_config(*arch, *opt, epochs);
   cfg.optimizer.sdlm_mu = sdlm_mu;
   cfg.optimizer.momentum = momentum;
   cfg.optimizer.weight_decay = weight_decay;
   cfg.distort = distort;
-  cfg.epochs = epochs > 0 ? epochs : sdlm ? 20 : 12;
-  if (batch_text == "auto")
-    cfg.batch = sdlm ? 1 : 64;
-  else if (batch_text == "all")
+  if (batch_text == "all")
     cfg.batch = 0;
-  else {
+  else if (batch_text != "auto") {
     try {
       cfg.batch = std::stoi(batch_text);
     } catch (const std::exception&) {
@@ -177,20 +172,10 @@ std::shared_ptr<Model> train_model(const py::array& images, const py::array& lab
     if (cfg.batch < 1)
       throw py::value_error("batch must be auto, all or a positive number, not '" + batch_text + "'");
   }
-  constexpr float kPaperFirstLr = 0.0005f;
-  if (sdlm) {
-    cfg.lr_by_epoch = paper_sdlm_schedule(cfg.epochs);
-    if (lr > 0)
-      for (float& v : cfg.lr_by_epoch) v *= lr / kPaperFirstLr;
-    cfg.lr = cfg.lr_by_epoch[0];
-  } else {
-    cfg.lr = lr > 0 ? lr : *opt == OptimizerKind::Adam ? 0.001f : *arch == Arch::Lenet5 ? 0.02f : 0.002f;
-  }
+  if (lr > 0) scale_learning_rate(cfg, lr);
   cfg.lr_gamma = lr_gamma;
   cfg.lr_step = lr_step;
-  if (loss_text == "default") {
-    cfg.loss = model->net.default_loss();
-  } else {
+  if (loss_text != "default") {
     const auto loss = parse_loss(loss_text);
     if (!loss || (*loss == LossKind::CrossEntropy) != (*arch == Arch::Lenet5))
       throw py::value_error("loss '" + loss_text + "' does not fit arch " + arch_text +
