@@ -30,7 +30,7 @@ sources=(activation conv2d gemm linear maxpool subsample rbf loss lenet5 model_f
 # -msimd128: the kernels' 4-wide vectors (simd.h's portable level) become WebAssembly SIMD instructions.
 flags=(-O2 -msimd128 -std=c++20 -fexceptions -DNDEBUG -include "$root/wasm/compat.h" -I "$root/include"
        -isystem "$shim" -Wall -Wextra -Wno-unused-command-line-argument -Wno-unknown-attributes)
-newest_header="$(ls -t "$root"/include/lenet/*.h "$root/wasm/compat.h" | head -1)"
+newest_header="$(ls -t "$root"/include/lenet/*.h "$root"/src/*.h "$root/wasm/compat.h" | head -1)"
 objects=()
 for s in "${sources[@]}"; do
   src="$root/src/$s.cpp"
