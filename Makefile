@@ -18,7 +18,7 @@ SANITIZER_ENV   := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
                    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
                    LENET_SANITIZER=1
 
-.PHONY: all deps data build train test web check-format werror asan fuzz ci clean eval-pictures
+.PHONY: all deps data build train test web check-format check-structure werror asan fuzz ci clean eval-pictures
 # Prerequisites run left to right (deps before build, check-format before werror ...); the parallelism
 # lives inside ninja and ctest.
 .NOTPARALLEL:
@@ -72,6 +72,11 @@ check-format: deps
 	git ls-files -z $(foreach d,$(FORMAT_DIRS),'$(d)/*.h' '$(d)/*.cpp') \
 	  | xargs -0 -r clang-format --dry-run --Werror
 
+# Issue 15's rules: no file in include/ src/ apps/ over 600 lines, no function over 100 (pmccabe), no include
+# cycle between modules, the trainer reaching no file-format header (tools/check_structure.py).
+check-structure: deps
+	/usr/bin/python3 tools/check_structure.py
+
 werror: deps
 	$(CMAKE_CONFIGURE) -B build-werror -DCMAKE_BUILD_TYPE=Release -DLENET_WERROR=ON
 	cmake --build build-werror -j$(JOBS)
@@ -88,7 +93,7 @@ fuzz: deps
 	cmake --build build-fuzz -j$(JOBS)
 	fuzz/run.sh $(FUZZ_SECONDS)
 
-ci: check-format werror test asan fuzz
+ci: check-format check-structure werror test asan fuzz
 
 clean:
 	rm -rf build build-werror build-asan build-fuzz build-web

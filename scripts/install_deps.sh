@@ -8,6 +8,7 @@ packages=(
   zlib1g-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libstb-dev # libraries we link or include
   libgtest-dev libgmock-dev googletest libbenchmark-dev                    # tests and benchmarks
   libomp-dev clang clang-format libclang-rt-14-dev                         # clang, OpenMP, sanitizer runtimes
+  pmccabe                                                                  # make check-structure: function lengths
   python3 python3-numpy python3-torch libopenblas0-pthread                 # PyTorch reference in tools/
   python3-onnx python3-opencv                                              # ONNX export test (onnx.checker, OpenCV DNN)
   pybind11-dev python3-dev                                                 # the lenet Python module (python/)

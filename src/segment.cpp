@@ -163,6 +163,27 @@ std::vector<int> candidate_cuts(const InkMap& m, const Components& c, const std:
   return cuts;
 }
 
+// The best path from group gi's left edge (node 0) to its right edge (node n − 1): Viterbi over the cut
+// graph, whose edges are the group's segments with their scores.
+std::vector<const Segment*> best_path(const std::vector<Segment>& segments, int gi, int n) {
+  constexpr double kNone = -std::numeric_limits<double>::infinity();
+  std::vector<double> best(std::size_t(n), kNone);
+  std::vector<int> via(std::size_t(n), -1);
+  best[0] = 0;
+  for (int k = 0; k < int(segments.size()); ++k) {  // segments are in order of (a, b) within a group
+    const Segment& s = segments[std::size_t(k)];
+    if (s.group != gi || best[std::size_t(s.a)] == kNone) continue;
+    const double total = best[std::size_t(s.a)] + s.score;
+    if (total > best[std::size_t(s.b)]) best[std::size_t(s.b)] = total, via[std::size_t(s.b)] = k;
+  }
+  std::vector<const Segment*> path;
+  for (int node = n - 1; node > 0 && via[std::size_t(node)] >= 0;
+       node = segments[std::size_t(via[std::size_t(node)])].a)
+    path.push_back(&segments[std::size_t(via[std::size_t(node)])]);
+  std::reverse(path.begin(), path.end());
+  return path;
+}
+
 }  // namespace
 
 Reading read_number(DigitClassifier& classifier, const GreyImage& image, const ReadOptions& options) {
@@ -247,25 +268,7 @@ Reading read_number(DigitClassifier& classifier, const GreyImage& image, const R
 
   Reading reading;
   for (std::size_t gi = 0; gi < groups.size(); ++gi) {
-    // Best path from the group's left edge to its right edge (Viterbi over the cut graph).
-    const int n = int(nodes[gi].size());
-    constexpr double kNone = -std::numeric_limits<double>::infinity();
-    std::vector<double> best(std::size_t(n), kNone);
-    std::vector<int> via(std::size_t(n), -1);
-    best[0] = 0;
-    for (int k = 0; k < int(segments.size()); ++k) {  // segments are in order of (a, b) within a group
-      const Segment& s = segments[std::size_t(k)];
-      if (s.group != int(gi) || best[std::size_t(s.a)] == kNone) continue;
-      const double total = best[std::size_t(s.a)] + s.score;
-      if (total > best[std::size_t(s.b)]) best[std::size_t(s.b)] = total, via[std::size_t(s.b)] = k;
-    }
-    std::vector<const Segment*> path;
-    for (int node = n - 1; node > 0 && via[std::size_t(node)] >= 0;
-         node = segments[std::size_t(via[std::size_t(node)])].a)
-      path.push_back(&segments[std::size_t(via[std::size_t(node)])]);
-    std::reverse(path.begin(), path.end());
-
-    for (const Segment* s : path) {
+    for (const Segment* s : best_path(segments, int(gi), int(nodes[gi].size()))) {
       ReadDigit d;
       d.guess = s->guess;
       d.input = s->input;
