@@ -26,11 +26,14 @@ std::optional<Arch> parse_arch(std::string_view name) {
 Lenet5::Lenet5(Arch arch) : arch_(arch) {
   const bool paper = arch == Arch::Lenet5_1998;
   static const ConnectionTable kTableI = lenet5_c3_table();  // shared and immutable: copies stay valid
+  // Each layer reads what the one before it makes: only the maps and kernels are given here.
   c1 = Conv2dShape{1, kInputSide, kInputSide, 6, 5, nullptr};
-  s2 = PoolShape{6, 28, 28};
-  c3 = Conv2dShape{6, 14, 14, 16, 5, paper ? &kTableI : nullptr};
-  s4 = PoolShape{16, 10, 10};
-  c5 = Conv2dShape{16, 5, 5, 120, 5, nullptr};
+  s2 = PoolShape{c1.out_c, c1.out_h(), c1.out_w()};
+  c3 = Conv2dShape{s2.c, s2.out_h(), s2.out_w(), 16, 5, paper ? &kTableI : nullptr};
+  s4 = PoolShape{c3.out_c, c3.out_h(), c3.out_w()};
+  c5 = Conv2dShape{s4.c, s4.out_h(), s4.out_w(), 120, 5, nullptr};
+  assert(c5.out_h() == 1 && c5.out_w() == 1);  // C5 is fully connected to S4 (Section II-B)
+  const std::int64_t f6_in = std::int64_t(c5.out_size());
 
   std::size_t total = 0;
   auto add = [&](std::string name, std::vector<std::int64_t> shape) {
@@ -40,23 +43,24 @@ Lenet5::Lenet5(Arch arch) : arch_(arch) {
     total += count;
     return tensors_.back().offset;
   };
-  at.c1_w = add("C1.weight", {6, 1, 5, 5});
-  at.c1_b = add("C1.bias", {6});
+  at.c1_w = add("C1.weight", {c1.out_c, c1.in_c, c1.k, c1.k});
+  at.c1_b = add("C1.bias", {c1.out_c});
   if (paper) {
-    at.s2_w = add("S2.weight", {6});
-    at.s2_b = add("S2.bias", {6});
-    at.c3_w = add("C3.weight", {60, 5, 5});  // the 60 connected (C3 map, S2 map) pairs of Table I
+    at.s2_w = add("S2.weight", {s2.c});
+    at.s2_b = add("S2.bias", {s2.c});
+    at.c3_w = add("C3.weight", {std::int64_t(c3.weight_count()) / (c3.k * c3.k), c3.k,
+                                c3.k});  // the 60 connected (C3 map, S2 map) pairs of Table I
   } else {
-    at.c3_w = add("C3.weight", {16, 6, 5, 5});
+    at.c3_w = add("C3.weight", {c3.out_c, c3.in_c, c3.k, c3.k});
   }
-  at.c3_b = add("C3.bias", {16});
+  at.c3_b = add("C3.bias", {c3.out_c});
   if (paper) {
-    at.s4_w = add("S4.weight", {16});
-    at.s4_b = add("S4.bias", {16});
+    at.s4_w = add("S4.weight", {s4.c});
+    at.s4_b = add("S4.bias", {s4.c});
   }
-  at.c5_w = add("C5.weight", {120, 16, 5, 5});
-  at.c5_b = add("C5.bias", {120});
-  at.f6_w = add("F6.weight", {kF6, 120});
+  at.c5_w = add("C5.weight", {c5.out_c, c5.in_c, c5.k, c5.k});
+  at.c5_b = add("C5.bias", {c5.out_c});
+  at.f6_w = add("F6.weight", {kF6, f6_in});
   at.f6_b = add("F6.bias", {kF6});
   if (!paper) {
     at.out_w = add("OUTPUT.weight", {kClasses, kF6});
@@ -77,26 +81,20 @@ std::vector<LayerInfo> Lenet5::layers() const {
   const bool paper = arch_ == Arch::Lenet5_1998;
   const std::string squash = paper ? "scaled tanh" : "ReLU";
   auto conv_params = [](const Conv2dShape& s) { return s.weight_count() + std::size_t(s.out_c); };
-  auto pool_outputs = [](const PoolShape& s) { return std::size_t(s.c) * s.out_h() * s.out_w(); };
+  auto maps = [](const auto& s) { return std::array<int, 3>{s.out_c, s.out_h(), s.out_w()}; };
+  auto pool_maps = [](const PoolShape& s) { return std::array<int, 3>{s.c, s.out_h(), s.out_w()}; };
+  const std::size_t f6_in = c5.out_size();
   std::vector<LayerInfo> out;
-  out.push_back({"C1", "conv 5x5, " + squash, {6, 28, 28}, conv_params(c1), c1.connections()});
-  out.push_back({"S2",
-                 paper ? "2x2 sum x coefficient + bias, scaled tanh" : "max pool 2x2",
-                 {6, 14, 14},
-                 paper ? 12u : 0u,
-                 paper ? pool_outputs(s2) * 4 : 0u});
-  out.push_back({"C3",
-                 std::string("conv 5x5, ") + (paper ? "Table I connections, " : "full, ") + squash,
-                 {16, 10, 10},
-                 conv_params(c3),
-                 c3.connections()});
-  out.push_back({"S4",
-                 paper ? "2x2 sum x coefficient + bias, scaled tanh" : "max pool 2x2",
-                 {16, 5, 5},
-                 paper ? 32u : 0u,
-                 paper ? pool_outputs(s4) * 4 : 0u});
-  out.push_back({"C5", "conv 5x5, " + squash, {120, 1, 1}, conv_params(c5), c5.connections()});
-  out.push_back({"F6", "full, " + squash, {kF6, 1, 1}, std::size_t(kF6) * 120 + kF6, std::size_t(kF6) * 120});
+  out.push_back({"C1", "conv 5x5, " + squash, maps(c1), conv_params(c1), c1.connections()});
+  out.push_back({"S2", paper ? "2x2 sum x coefficient + bias, scaled tanh" : "max pool 2x2", pool_maps(s2),
+                 paper ? std::size_t(2 * s2.c) : 0u, paper ? s2.out_size() * 4 : 0u});
+  out.push_back({"C3", std::string("conv 5x5, ") + (paper ? "Table I connections, " : "full, ") + squash,
+                 maps(c3), conv_params(c3), c3.connections()});
+  out.push_back({"S4", paper ? "2x2 sum x coefficient + bias, scaled tanh" : "max pool 2x2", pool_maps(s4),
+                 paper ? std::size_t(2 * s4.c) : 0u, paper ? s4.out_size() * 4 : 0u});
+  out.push_back({"C5", "conv 5x5, " + squash, maps(c5), conv_params(c5), c5.connections()});
+  out.push_back(
+      {"F6", "full, " + squash, {kF6, 1, 1}, std::size_t(kF6) * f6_in + kF6, std::size_t(kF6) * f6_in});
   if (paper)
     out.push_back(
         {"OUTPUT", "Euclidean RBF, fixed 7x12 prototypes", {kClasses, 1, 1}, 0, std::size_t(kClasses) * kF6});
@@ -161,11 +159,11 @@ void Lenet5::zero_grad() { std::fill(grads.begin(), grads.end(), 0.0f); }
 Activations::Activations(const Lenet5& m, int cap) : capacity(cap) {
   const std::size_t n = std::size_t(cap);
   input.resize(n * kInputSize);
-  c1.resize(n * 6 * 28 * 28);
-  s2.resize(n * 6 * 14 * 14);
-  c3.resize(n * 16 * 10 * 10);
-  s4.resize(n * 16 * 5 * 5);
-  c5.resize(n * 120);
+  c1.resize(n * m.c1.out_size());
+  s2.resize(n * m.s2.out_size());
+  c3.resize(n * m.c3.out_size());
+  s4.resize(n * m.s4.out_size());
+  c5.resize(n * m.c5.out_size());
   f6.resize(n * Lenet5::kF6);
   scores.resize(n * kClasses);
   if (m.arch() == Arch::Lenet5) {
@@ -231,29 +229,30 @@ void lenet5_forward(const Lenet5& m, Activations& a, int n) {
 
   // C1: 1@32x32 -> 6@28x28, 5x5 convolution (modern: the ReLU is applied as the maps are stored)
   conv2d_forward(a.c1.data(), a.input.data(), p + m.at.c1_w, p + m.at.c1_b, m.c1, n, !paper);
-  if (paper) squash_forward(arch, a.c1, N * 6 * 28 * 28);
+  if (paper) squash_forward(arch, a.c1, N * m.c1.out_size());
   // S2: 6@28x28 -> 6@14x14
   if (paper) {
     subsample_forward(a.s2.data(), a.c1.data(), p + m.at.s2_w, p + m.at.s2_b, m.s2, n);
-    squash_forward(arch, a.s2, N * 6 * 14 * 14);
+    squash_forward(arch, a.s2, N * m.s2.out_size());
   } else {
     maxpool_forward(a.s2.data(), a.s2_arg.data(), a.c1.data(), m.s2, n);
   }
   // C3: 6@14x14 -> 16@10x10, Table I connections (1998) or all six maps (modern, ReLU fused)
   conv2d_forward(a.c3.data(), a.s2.data(), p + m.at.c3_w, p + m.at.c3_b, m.c3, n, !paper);
-  if (paper) squash_forward(arch, a.c3, N * 16 * 10 * 10);
+  if (paper) squash_forward(arch, a.c3, N * m.c3.out_size());
   // S4: 16@10x10 -> 16@5x5
   if (paper) {
     subsample_forward(a.s4.data(), a.c3.data(), p + m.at.s4_w, p + m.at.s4_b, m.s4, n);
-    squash_forward(arch, a.s4, N * 16 * 5 * 5);
+    squash_forward(arch, a.s4, N * m.s4.out_size());
   } else {
     maxpool_forward(a.s4.data(), a.s4_arg.data(), a.c3.data(), m.s4, n);
   }
   // C5: 16@5x5 -> 120@1x1, 5x5 convolution over every S4 map
   conv2d_forward(a.c5.data(), a.s4.data(), p + m.at.c5_w, p + m.at.c5_b, m.c5, n);
-  squash_forward(arch, a.c5, N * 120);
+  squash_forward(arch, a.c5, N * m.c5.out_size());
   // F6: 120 -> 84, full connection
-  linear_forward(a.f6.data(), a.c5.data(), p + m.at.f6_w, p + m.at.f6_b, 120, Lenet5::kF6, n);
+  linear_forward(a.f6.data(), a.c5.data(), p + m.at.f6_w, p + m.at.f6_b, int(m.c5.out_size()), Lenet5::kF6,
+                 n);
   squash_forward(arch, a.f6, N * Lenet5::kF6);
   // OUTPUT: 84 -> 10, Euclidean RBF penalties (1998) or logits (modern)
   if (paper)
@@ -282,10 +281,10 @@ void lenet5_backward(const Lenet5& m, Activations& a, float* g, int n) {
                     p + m.at.out_w, Lenet5::kF6, kClasses, n);
   // F6
   squash_backward(arch, a.d_f6, a.f6, N * Lenet5::kF6);
-  linear_backward(a.d_c5.data(), g + m.at.f6_w, g + m.at.f6_b, a.d_f6.data(), a.c5.data(), p + m.at.f6_w, 120,
-                  Lenet5::kF6, n);
+  linear_backward(a.d_c5.data(), g + m.at.f6_w, g + m.at.f6_b, a.d_f6.data(), a.c5.data(), p + m.at.f6_w,
+                  int(m.c5.out_size()), Lenet5::kF6, n);
   // C5
-  squash_backward(arch, a.d_c5, a.c5, N * 120);
+  squash_backward(arch, a.d_c5, a.c5, N * m.c5.out_size());
   conv2d_backward(a.d_s4.data(), g + m.at.c5_w, g + m.at.c5_b, a.d_c5.data(), a.s4.data(), p + m.at.c5_w,
                   m.c5, n);
   // S4, and C3's squashing. Modern: the ReLU's derivative is applied to the pooled gradient, before max
@@ -293,12 +292,12 @@ void lenet5_backward(const Lenet5& m, Activations& a, float* g, int n) {
   // value, so masking by s4 > 0 gives exactly the same d_c3 as masking by c3 > 0, over a quarter of the
   // values.
   if (paper) {
-    squash_backward(arch, a.d_s4, a.s4, N * 16 * 5 * 5);
+    squash_backward(arch, a.d_s4, a.s4, N * m.s4.out_size());
     subsample_backward(a.d_c3.data(), g + m.at.s4_w, g + m.at.s4_b, a.d_s4.data(), a.c3.data(), p + m.at.s4_w,
                        m.s4, n);
-    squash_backward(arch, a.d_c3, a.c3, N * 16 * 10 * 10);
+    squash_backward(arch, a.d_c3, a.c3, N * m.c3.out_size());
   } else {
-    relu_backward(a.d_s4.data(), a.d_s4.data(), a.s4.data(), N * 16 * 5 * 5);
+    relu_backward(a.d_s4.data(), a.d_s4.data(), a.s4.data(), N * m.s4.out_size());
     maxpool_backward(a.d_c3.data(), a.d_s4.data(), a.s4_arg.data(), m.s4, n);
   }
   // C3
@@ -306,12 +305,12 @@ void lenet5_backward(const Lenet5& m, Activations& a, float* g, int n) {
                   m.c3, n);
   // S2, and C1's squashing (modern: masked before pooling, as for S4)
   if (paper) {
-    squash_backward(arch, a.d_s2, a.s2, N * 6 * 14 * 14);
+    squash_backward(arch, a.d_s2, a.s2, N * m.s2.out_size());
     subsample_backward(a.d_c1.data(), g + m.at.s2_w, g + m.at.s2_b, a.d_s2.data(), a.c1.data(), p + m.at.s2_w,
                        m.s2, n);
-    squash_backward(arch, a.d_c1, a.c1, N * 6 * 28 * 28);
+    squash_backward(arch, a.d_c1, a.c1, N * m.c1.out_size());
   } else {
-    relu_backward(a.d_s2.data(), a.d_s2.data(), a.s2.data(), N * 6 * 14 * 14);
+    relu_backward(a.d_s2.data(), a.d_s2.data(), a.s2.data(), N * m.s2.out_size());
     maxpool_backward(a.d_c1.data(), a.d_s2.data(), a.s2_arg.data(), m.s2, n);
   }
   // C1 (the input needs no gradient)
@@ -346,33 +345,33 @@ void lenet5_backward_hessian(const Lenet5& m, Activations& a, const std::uint8_t
   // F6
   squash(a.d_f6, a.f6, N * Lenet5::kF6);
   linear_backward_hessian(a.d_c5.data(), h + m.at.f6_w, h + m.at.f6_b, a.d_f6.data(), a.c5.data(),
-                          p + m.at.f6_w, 120, Lenet5::kF6, n);
+                          p + m.at.f6_w, int(m.c5.out_size()), Lenet5::kF6, n);
   // C5
-  squash(a.d_c5, a.c5, N * 120);
+  squash(a.d_c5, a.c5, N * m.c5.out_size());
   conv2d_backward_hessian(a.d_s4.data(), h + m.at.c5_w, h + m.at.c5_b, a.d_c5.data(), a.s4.data(),
                           p + m.at.c5_w, m.c5, n);
   // S4
   if (paper) {
-    squash(a.d_s4, a.s4, N * 16 * 5 * 5);
+    squash(a.d_s4, a.s4, N * m.s4.out_size());
     subsample_backward_hessian(a.d_c3.data(), h + m.at.s4_w, h + m.at.s4_b, a.d_s4.data(), a.c3.data(),
                                p + m.at.s4_w, m.s4, n);
   } else {
     maxpool_backward_hessian(a.d_c3.data(), a.d_s4.data(), a.s4_arg.data(), m.s4, n);
   }
   // C3
-  squash(a.d_c3, a.c3, N * 16 * 10 * 10);
+  squash(a.d_c3, a.c3, N * m.c3.out_size());
   conv2d_backward_hessian(a.d_s2.data(), h + m.at.c3_w, h + m.at.c3_b, a.d_c3.data(), a.s2.data(),
                           p + m.at.c3_w, m.c3, n);
   // S2
   if (paper) {
-    squash(a.d_s2, a.s2, N * 6 * 14 * 14);
+    squash(a.d_s2, a.s2, N * m.s2.out_size());
     subsample_backward_hessian(a.d_c1.data(), h + m.at.s2_w, h + m.at.s2_b, a.d_s2.data(), a.c1.data(),
                                p + m.at.s2_w, m.s2, n);
   } else {
     maxpool_backward_hessian(a.d_c1.data(), a.d_s2.data(), a.s2_arg.data(), m.s2, n);
   }
   // C1
-  squash(a.d_c1, a.c1, N * 6 * 28 * 28);
+  squash(a.d_c1, a.c1, N * m.c1.out_size());
   conv2d_backward_hessian(nullptr, h + m.at.c1_w, h + m.at.c1_b, a.d_c1.data(), a.input.data(), p + m.at.c1_w,
                           m.c1, n);
 }

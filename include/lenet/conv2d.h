@@ -23,6 +23,8 @@ struct Conv2dShape {
 
   int out_h() const { return in_h - k + 1; }
   int out_w() const { return in_w - k + 1; }
+  std::size_t in_size() const { return std::size_t(in_c) * in_h * in_w; }          // floats per sample
+  std::size_t out_size() const { return std::size_t(out_c) * out_h() * out_w(); }  // floats per sample
   int inputs_of(int o) const { return table ? int(table->inputs[o].size()) : in_c; }
   int input_map(int o, int j) const { return table ? table->inputs[o][j] : j; }
   std::size_t weight_offset(int o) const;  // start of output map o's kernels in the compact weights

@@ -1,6 +1,7 @@
 // The paper's subsampling layers S2 and S4: each 2×2 block is summed, multiplied by one trainable
 // coefficient per map and shifted by one trainable bias per map (the squashing follows separately).
 #pragma once
+#include <cstddef>
 
 namespace lenet {
 
@@ -8,6 +9,7 @@ struct PoolShape {
   int c = 1, in_h = 0, in_w = 0;
   int out_h() const { return in_h / 2; }
   int out_w() const { return in_w / 2; }
+  std::size_t out_size() const { return std::size_t(c) * out_h() * out_w(); }  // floats per sample
 };
 
 // in (n, c, h, w), coef (c), bias (c) -> out (n, c, h/2, w/2)
