@@ -40,4 +40,8 @@ std::vector<DigitGuess> DigitClassifier::classify(const std::vector<MnistImage>&
   return out;
 }
 
+bool looks_like_digit(const Lenet5& model, const DigitGuess& guess) {
+  return model.arch() != Arch::Lenet5 || guess.score >= kMinDigitLogit;
+}
+
 }  // namespace lenet

@@ -134,12 +134,68 @@ MnistImage normalise_ink(const InkMap& m, const Components& c, const std::vector
   return normalise_digit(crop.data(), cw, ch);
 }
 
-MnistImage preprocess_digit(const GreyImage& image) {
+namespace {
+
+// The digit of a picture of one digit: the component with the most ink, weighted towards the middle of
+// the picture (where people put what they photograph; the strip of table or a shadow's edge is at the
+// side), and the pieces near it (the detached bar of a 5, a broken stroke), grown until nothing else is
+// within kPieceReach of the digit's size. Specks and marks elsewhere in the picture are left out.
+constexpr double kPieceReach = 0.3;
+// Ink that cannot be one digit: more sizeable pieces than any digit has (noise, a checkerboard), or far
+// wider than tall (a line, a dash; the widest digits are about as wide as tall).
+constexpr std::size_t kMaxDigitPieces = 12;
+constexpr double kMaxDigitAspect = 2.2;
+
+std::vector<int> main_digit(const Components& c, const std::vector<int>& keep, const InkMap& m) {
+  int best = -1;
+  double best_score = -1;
+  for (int k : keep) {
+    const Box& b = c.list[std::size_t(k)].box;
+    const double dx = (b.x + 0.5 * b.w) / m.width - 0.5, dy = (b.y + 0.5 * b.h) / m.height - 0.5;
+    const double score = c.list[std::size_t(k)].area * (1.0 - std::min(0.9, 1.2 * std::hypot(dx, dy)));
+    if (score > best_score) best_score = score, best = k;
+  }
+  std::vector<int> digit{best};
+  Box box = c.list[std::size_t(best)].box;
+  for (bool grew = true; grew;) {
+    grew = false;
+    const int reach = int(kPieceReach * std::max(box.w, box.h));
+    for (int k : keep) {
+      if (std::find(digit.begin(), digit.end(), k) != digit.end()) continue;
+      const Box& b = c.list[std::size_t(k)].box;
+      const bool near = b.x <= box.right() + reach && b.right() >= box.x - reach &&
+                        b.y <= box.bottom() + reach && b.bottom() >= box.y - reach;
+      // A piece far larger than the digit so far is not a piece of it (the edge of the sheet).
+      if (!near || double(b.w) * b.h > 4.0 * double(box.w) * box.h) continue;
+      digit.push_back(k);
+      box = unite(box, b);
+      grew = true;
+    }
+  }
+  std::sort(digit.begin(), digit.end(),
+            [&](int a, int b) { return c.list[std::size_t(a)].box.x < c.list[std::size_t(b)].box.x; });
+  return digit;
+}
+
+}  // namespace
+
+MnistImage preprocess_digit(const GreyImage& image, std::string* not_a_digit) {
   const InkMap m = extract_ink(image);
   const Components c = find_components(m);
   const std::vector<int> keep = significant_components(c, m);
   if (keep.empty()) fail(image.source, "no ink found");
-  return normalise_ink(m, c, keep, 0, m.width);
+  const std::vector<int> digit = main_digit(c, keep, m);
+  if (not_a_digit) {
+    Box box;
+    for (int k : digit) box = unite(box, c.list[std::size_t(k)].box);
+    not_a_digit->clear();
+    if (keep.size() > kMaxDigitPieces)
+      *not_a_digit = std::to_string(keep.size()) + " separate pieces of ink (noise or a pattern)";
+    else if (box.w > kMaxDigitAspect * box.h)
+      *not_a_digit = "ink " + std::to_string(box.w) + " px wide and " + std::to_string(box.h) +
+                     " px high (a line or a dash)";
+  }
+  return normalise_ink(m, c, digit, 0, m.width);
 }
 
 }  // namespace lenet

@@ -186,11 +186,106 @@ std::vector<const Segment*> best_path(const std::vector<Segment>& segments, int 
 
 }  // namespace
 
+namespace {
+
+// Marks written between digits, told apart by their size and where they sit in the row (top to bottom of
+// the writing's band): a dash is a flat stroke at mid-height, a point a small blob on the baseline, a
+// comma a small stroke that hangs below it. Found before grouping, so that a point close to a digit is
+// not joined to it as a fragment.
+struct Band {
+  double top = 0, bottom = 0, height = 1;
+};
+
+Band writing_band(const Components& c, const std::vector<int>& comps, double height) {
+  std::vector<int> tops, bottoms;
+  for (int k : comps) {
+    const Box& b = c.list[std::size_t(k)].box;
+    if (b.h >= 0.6 * height) tops.push_back(b.y), bottoms.push_back(b.bottom());
+  }
+  if (tops.empty()) return Band{0, height, height};
+  std::sort(tops.begin(), tops.end());
+  std::sort(bottoms.begin(), bottoms.end());
+  const double top = tops[tops.size() / 2], bottom = bottoms[bottoms.size() / 2];
+  return Band{top, bottom, std::max(1.0, bottom - top)};
+}
+
+// A dash is at least this wide (writing heights) and at most this flat (height / width).
+constexpr double kDashMinWidth = 0.22;
+constexpr double kDashMaxFlatness = 0.45;
+// A point or comma is at most this large (writing heights).
+constexpr double kMarkMaxSize = 0.32;
+
+char mark_symbol(const Component& comp, const Band& band, double height) {
+  const Box& b = comp.box;
+  const double cy = (b.y + 0.5 * b.h - band.top) / band.height;   // 0 = top of the writing, 1 = baseline
+  const double below = (b.bottom() - band.bottom) / band.height;  // how far it hangs below the baseline
+  if (b.w >= kDashMinWidth * height && b.h <= kDashMaxFlatness * b.w && b.h <= 0.3 * height && cy > 0.25 &&
+      cy < 0.8)
+    return '-';
+  if (b.w > kMarkMaxSize * height || b.h > 1.6 * kMarkMaxSize * height) return 0;
+  if (b.h > 1.3 * b.w && b.h <= 1.6 * kMarkMaxSize * height && below > 0.08 && cy > 0.75) return ',';
+  if (b.h <= kMarkMaxSize * height && b.w <= 2.5 * b.h && b.h <= 2.5 * b.w && cy > 0.72 && below < 0.3)
+    return '.';
+  return 0;
+}
+
+// The marks among the components: not beside or under a digit's columns, shaped as above.
+std::vector<int> find_marks(const Components& c, const std::vector<int>& comps, const Band& band,
+                            double height, std::vector<char>& symbols) {
+  std::vector<int> marks;
+  for (int k : comps) {
+    const Box& b = c.list[std::size_t(k)].box;
+    const char symbol = mark_symbol(c.list[std::size_t(k)], band, height);
+    if (!symbol) continue;
+    bool inside_digit = false;
+    for (int j : comps) {
+      const Box& o = c.list[std::size_t(j)].box;
+      if (j != k && o.h >= 0.5 * height && overlap(b.x, b.right(), o.x, o.right()) > 0.25 * b.w)
+        inside_digit = true;
+    }
+    if (inside_digit) continue;
+    marks.push_back(k);
+    symbols.push_back(symbol);
+  }
+  return marks;
+}
+
+// Picture pixels of a box in the ink map's pixels.
+Box to_source(const Box& b, const InkMap& m, const GreyImage& image) {
+  const double inv = 1.0 / m.scale;
+  const int x0 = int(std::floor(b.x * inv)), y0 = int(std::floor(b.y * inv));
+  const int x1 = std::min(image.width, int(std::ceil(b.right() * inv)));
+  const int y1 = std::min(image.height, int(std::ceil(b.bottom() * inv)));
+  return Box{x0, y0, x1 - x0, y1 - y0};
+}
+
+// A space between groups of digits ("12 345"): a gap wider than kSpaceGap writing heights that also
+// makes the step from one digit's centre to the next kSpacePitch times the typical step.
+constexpr double kSpaceGap = 0.45;
+constexpr double kSpacePitch = 1.35;
+
+}  // namespace
+
 Reading read_number(DigitClassifier& classifier, const GreyImage& image, const ReadOptions& options) {
   const InkMap m = extract_ink(image);
   const Components c = find_components(m);
-  const std::vector<int> comps = significant_components(c, m);
+  std::vector<int> comps = significant_components(c, m);
   if (comps.empty()) throw ImageError(image.source + ": no ink found");
+  std::vector<int> marks;
+  std::vector<char> mark_symbols;
+  const double row_height = writing_height(c, comps);
+  {  // marks are never read as digits; ReadOptions::separators only says whether they are written
+    marks = find_marks(c, comps, writing_band(c, comps, row_height), row_height, mark_symbols);
+    std::vector<int> rest;
+    for (int k : comps)
+      if (std::find(marks.begin(), marks.end(), k) == marks.end()) rest.push_back(k);
+    if (rest.empty()) {  // nothing but marks: read them as digits after all
+      marks.clear();
+      mark_symbols.clear();
+    } else {
+      comps = rest;
+    }
+  }
   const std::vector<std::vector<int>> groups = group_components(c, comps);
   std::vector<int> group_heights;
   std::vector<Box> boxes;
@@ -267,20 +362,60 @@ Reading read_number(DigitClassifier& classifier, const GreyImage& image, const R
   }
 
   Reading reading;
+  std::vector<Box> crops;  // of reading.digits, in ink-map pixels
   for (std::size_t gi = 0; gi < groups.size(); ++gi) {
     for (const Segment* s : best_path(segments, int(gi), int(nodes[gi].size()))) {
       ReadDigit d;
       d.guess = s->guess;
       d.input = s->input;
-      const double inv = 1.0 / m.scale;
-      const int x0 = int(std::floor(s->crop.x * inv)), y0 = int(std::floor(s->crop.y * inv));
-      const int x1 = std::min(image.width, int(std::ceil(s->crop.right() * inv)));
-      const int y1 = std::min(image.height, int(std::ceil(s->crop.bottom() * inv)));
-      d.box = Box{x0, y0, x1 - x0, y1 - y0};
-      const bool unsure = d.guess.confidence < options.reject_below;
-      reading.text += unsure ? '?' : char('0' + d.guess.digit);
+      d.box = to_source(s->crop, m, image);
+      crops.push_back(s->crop);
       reading.digits.push_back(d);
     }
+  }
+
+  // Separators: the marks, then spaces where the gap between two digits is wide both in writing heights
+  // and against the typical step from digit to digit.
+  for (std::size_t i = 0; i < marks.size() && options.separators; ++i) {
+    const Box& b = c.list[std::size_t(marks[i])].box;
+    ReadSeparator sep;
+    sep.symbol = mark_symbols[i];
+    sep.box = to_source(b, m, image);
+    const double cx = b.x + 0.5 * b.w;
+    for (const Box& d : crops) sep.before += d.x + 0.5 * d.w < cx;
+    reading.separators.push_back(sep);
+  }
+  if (options.separators && crops.size() >= 3) {
+    std::vector<double> steps;
+    for (std::size_t i = 1; i < crops.size(); ++i)
+      steps.push_back((crops[i].x + 0.5 * crops[i].w) - (crops[i - 1].x + 0.5 * crops[i - 1].w));
+    std::vector<double> sorted = steps;
+    std::sort(sorted.begin(), sorted.end());
+    const double typical_step = sorted[(sorted.size() - 1) / 2];  // the lower median: spaces are rare
+    for (std::size_t i = 1; i < crops.size(); ++i) {
+      const Box& a = crops[i - 1];
+      const Box& b = crops[i];
+      const bool marked = std::any_of(reading.separators.begin(), reading.separators.end(),
+                                      [&](const ReadSeparator& s) { return s.before == int(i); });
+      if (marked || b.x - a.right() < kSpaceGap * height || steps[i - 1] < kSpacePitch * typical_step)
+        continue;
+      ReadSeparator sep;
+      sep.symbol = ' ';
+      sep.box = to_source(Box{a.right(), std::min(a.y, b.y), b.x - a.right(), std::max(a.h, b.h)}, m, image);
+      sep.before = int(i);
+      reading.separators.push_back(sep);
+    }
+  }
+  std::stable_sort(reading.separators.begin(), reading.separators.end(),
+                   [](const ReadSeparator& a, const ReadSeparator& b) { return a.before < b.before; });
+
+  std::size_t next = 0;
+  for (std::size_t i = 0; i <= reading.digits.size(); ++i) {
+    for (; next < reading.separators.size() && reading.separators[next].before == int(i); ++next)
+      reading.text += reading.separators[next].symbol;
+    if (i == reading.digits.size()) break;
+    const DigitGuess& g = reading.digits[i].guess;
+    reading.text += g.confidence < options.reject_below ? '?' : char('0' + g.digit);
   }
   return reading;
 }

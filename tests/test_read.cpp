@@ -132,6 +132,51 @@ TEST(Read, BoxesAreInSourcePixelsAndCoverEachDigit) {
   }
 }
 
+// Separators are written as written: a dash, a decimal point, a space between groups (test digits 0..3,
+// "7", "2", "1", "0", at 3×, with the mark drawn between the 2 and the 1); with ReadOptions::separators
+// off, the digits alone. Each separator stands before the digit that follows it.
+TEST(Read, SeparatorsAreWrittenAsWritten) {
+  if (!test::mnist_available()) GTEST_SKIP() << "MNIST not in " << test::mnist_dir();
+  const Dataset test_set = load_split(test::mnist_dir(), Split::Test);
+  const LoadedModel loaded = load_lenet5(test::source_path("models/lenet5.bin"));
+  DigitClassifier classifier(loaded.model);
+  const int scale = 3, pitch = 28;
+  for (const char mark : {'-', '.', ' '}) {
+    const int gap = mark == ' ' ? 26 : 16;  // at the 28-px scale, between the frames of the 2 and the 1
+    const int width = (4 * pitch + gap + 12) * scale, height = 40 * scale;
+    test::InkCanvas page{width, height, std::vector<float>(std::size_t(width) * height)};
+    for (int d = 0; d < 4; ++d) {
+      const int x = (6 + d * pitch + (d >= 2 ? gap : 0)) * scale;
+      const test::InkCanvas big = test::enlarge(test::from_idx(test_set.image(d), 28, 28), scale);
+      const test::InkCanvas one = test::place(big, width, height, x, 6 * scale);
+      for (std::size_t i = 0; i < page.ink.size(); ++i) page.ink[i] = std::max(page.ink[i], one.ink[i]);
+    }
+    // The mark, centred in the gap: MNIST's ink spans rows 4..24 of its frame (baseline near row 24).
+    const int cx = (6 + 2 * pitch + gap / 2) * scale;
+    for (int y = 0; y < height; ++y)
+      for (int x = 0; x < width; ++x) {
+        const double u = double(x - cx) / scale, v = double(y) / scale - 6;  // frame units
+        const bool dash = mark == '-' && std::abs(u) <= 5 && std::abs(v - 15) <= 1.2;
+        const bool point = mark == '.' && std::hypot(u, v - 22.5) <= 1.6;
+        if (dash || point) page.at(x, y) = 1;
+      }
+    GreyImage g{width, height, std::vector<std::uint8_t>(page.ink.size()), "number with a separator"};
+    for (std::size_t i = 0; i < page.ink.size(); ++i)
+      g.pixels[i] = std::uint8_t(std::lround(240 - 220 * page.ink[i]));
+    const Reading r = read_number(classifier, g);
+    EXPECT_EQ(r.text, std::string("72") + mark + "10") << "mark '" << mark << "'";
+    ASSERT_EQ(r.separators.size(), 1u) << r.text;
+    EXPECT_EQ(r.separators[0].symbol, mark);
+    EXPECT_EQ(r.separators[0].before, 2);
+    EXPECT_EQ(r.digits.size(), 4u);
+    ReadOptions digits_only;
+    digits_only.separators = false;
+    const Reading bare = read_number(classifier, g, digits_only);
+    EXPECT_EQ(bare.text, "7210") << "mark '" << mark << "'";
+    EXPECT_TRUE(bare.separators.empty());
+  }
+}
+
 TEST(Read, BlankPictureIsAnError) {
   const LoadedModel loaded = load_lenet5(test::source_path("models/lenet5.bin"));
   DigitClassifier classifier(loaded.model);

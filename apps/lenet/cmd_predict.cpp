@@ -30,22 +30,31 @@ void run_predict(const PredictOptions& o) {
   DigitClassifier classifier(loaded.model, 1);
   const bool rejecting = o.reject_below > 0;
   answer_each_image(o.images, o.json, [&](std::size_t i, const std::string& file) {
-    const MnistImage input = preprocess_digit(load_grey_image(file));
+    std::string not_a_digit;
+    const MnistImage input = preprocess_digit(load_grey_image(file), &not_a_digit);
     const DigitGuess g = classifier.classify(input);
     if (!o.show_input.empty())
       save_image(numbered_path(o.show_input, i, o.images.size()), input.data(), kMnistSide, kMnistSide, 1);
-    const bool unsure = rejecting && g.confidence < o.reject_below;
+    if (not_a_digit.empty() && !looks_like_digit(classifier.model(), g))
+      not_a_digit = "the network finds no digit in it (winning score " + std::to_string(g.score) + ")";
+    const bool rejected = !not_a_digit.empty();
+    const bool unsure = !rejected && rejecting && g.confidence < o.reject_below;
     if (o.json) {
       nlohmann::ordered_json j = {
           {"file", file},
-          {"digit", unsure ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(g.digit)},
+          {"digit", unsure || rejected ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(g.digit)},
           {"confidence", g.confidence},
+          {"score", g.score},
           {"probabilities", g.probabilities}};
+      j["not_digit"] = rejected;
+      if (rejected) j["why"] = not_a_digit;
       if (rejecting) j["unsure"] = unsure;
       std::printf("%s\n", j.dump().c_str());
     } else {
       const auto top = g.top3();
-      std::string answer = unsure ? "unsure" : std::to_string(g.digit);
+      std::string answer = rejected ? "not a digit (" + not_a_digit + ")"
+                           : unsure ? "unsure"
+                                    : std::to_string(g.digit);
       std::printf("%s: %s  (confidence %.1f%%; top 3: %d %.1f%%, %d %.1f%%, %d %.1f%%)\n", file.c_str(),
                   answer.c_str(), 100 * g.confidence, top[0], 100 * g.probabilities[top[0]], top[1],
                   100 * g.probabilities[top[1]], top[2], 100 * g.probabilities[top[2]]);

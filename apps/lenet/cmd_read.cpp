@@ -21,6 +21,7 @@ struct ReadCommandOptions {
   std::vector<std::string> images;
   bool json = false;
   float reject_below = 0;
+  bool no_separators = false;
   std::string annotate;
 };
 
@@ -45,16 +46,29 @@ void run_read(const ReadCommandOptions& o) {
   DigitClassifier classifier(loaded.model, 32);
   ReadOptions ro;
   ro.reject_below = o.reject_below;
+  ro.separators = !o.no_separators;
   answer_each_image(o.images, o.json, [&](std::size_t i, const std::string& file) {
     const GreyImage image = load_grey_image(file);
     const Reading r = read_number(classifier, image, ro);
     if (!o.annotate.empty()) save_annotated(numbered_path(o.annotate, i, o.images.size()), image, r);
     if (o.json) {
+      // Every element of `digits` in reading order, saying what it is: a digit or a separator.
       nlohmann::ordered_json digits = nlohmann::ordered_json::array();
-      for (const ReadDigit& d : r.digits)
-        digits.push_back({{"digit", d.guess.digit},
+      std::size_t next = 0;
+      for (std::size_t k = 0; k <= r.digits.size(); ++k) {
+        for (; next < r.separators.size() && r.separators[next].before == int(k); ++next) {
+          const ReadSeparator& s = r.separators[next];
+          digits.push_back({{"kind", "separator"},
+                            {"symbol", std::string(1, s.symbol)},
+                            {"box", {s.box.x, s.box.y, s.box.w, s.box.h}}});
+        }
+        if (k == r.digits.size()) break;
+        const ReadDigit& d = r.digits[k];
+        digits.push_back({{"kind", "digit"},
+                          {"digit", d.guess.digit},
                           {"confidence", d.guess.confidence},
                           {"box", {d.box.x, d.box.y, d.box.w, d.box.h}}});
+      }
       std::printf(
           "%s\n",
           nlohmann::ordered_json({{"file", file}, {"text", r.text}, {"digits", digits}}).dump().c_str());
@@ -75,9 +89,12 @@ void add_read_command(CLI::App& app) {
   cmd->add_option("IMAGE", o->images, "Pictures of one number each")->required();
   cmd->add_option("--model", o->model,
                   "Model file (default: the shipped models/lenet5.bin, found beside the program)");
-  cmd->add_flag("--json", o->json,
-                "One JSON object per line: file, text, digits [{digit, confidence, box [x, y, w, h]}] "
-                "(or file, error)");
+  cmd->add_flag(
+      "--json", o->json,
+      "One JSON object per line: file, text, digits [{kind: digit, digit, confidence, box [x, y, w, "
+      "h]} or {kind: separator, symbol, box}] (or file, error)");
+  cmd->add_flag("--no-separators", o->no_separators,
+                "Digits only: leave out the dashes, points, commas and spaces written between them");
   cmd->add_option("--reject-below", o->reject_below,
                   "Write '?' for a digit whose confidence is below P (0..1)")
       ->check(CLI::Range(0.0f, 1.0f));

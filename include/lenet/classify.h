@@ -18,6 +18,13 @@ struct DigitGuess {
 };
 
 // Owns the activations for one batch; not thread-safe (one classifier per thread), the model is shared.
+// The network's rejection score: whether its winning raw output is that of a digit. The modern network's
+// winning logit on real digits is large (the median on MNIST's training digits is about 20); on noise,
+// lines, letters and fragments it is usually much smaller. The 1998 network's RBF penalty is not
+// thresholded here. The threshold, kMinDigitLogit, was chosen on the dev set of tools/eval_pictures.py.
+inline constexpr float kMinDigitLogit = 7;
+bool looks_like_digit(const Lenet5& model, const DigitGuess& guess);
+
 class DigitClassifier {
  public:
   explicit DigitClassifier(const Lenet5& model, int batch = 32);

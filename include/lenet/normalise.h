@@ -3,6 +3,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "lenet/decode.h"
@@ -25,7 +26,9 @@ MnistImage normalise_ink(const InkMap& ink, const Components& c, const std::vect
 // in a large picture) are first thickened so that they survive the reduction to 20 px.
 MnistImage normalise_digit(const float* ink, int width, int height);
 
-// The whole way from a picture of one digit to the 28×28 image the network reads.
-MnistImage preprocess_digit(const GreyImage& image);
+// The whole way from a picture of one digit to the 28×28 image the network reads. `not_a_digit`, if
+// given, receives why the ink cannot be a digit, whatever the network makes of it ("" when it can be):
+// many separate pieces (noise, a pattern), or a shape far wider than tall (a line).
+MnistImage preprocess_digit(const GreyImage& image, std::string* not_a_digit = nullptr);
 
 }  // namespace lenet

@@ -16,13 +16,24 @@ struct ReadDigit {
   MnistImage input;  // what the network saw
 };
 
+// What is written between digits, as written: a dash, a decimal point or comma, a space between groups.
+struct ReadSeparator {
+  char symbol = ' ';  // '-', '.', ',' or ' '
+  Box box;            // in the source picture's pixels (for a space: the gap between its neighbours)
+  int before = 0;     // it stands before digits[before]
+};
+
 struct Reading {
-  std::string text;  // one character per digit; '?' for a digit below ReadOptions::reject_below
+  // One character per digit ('?' for a digit below ReadOptions::reject_below), with the separators as
+  // written unless ReadOptions::separators is false.
+  std::string text;
   std::vector<ReadDigit> digits;
+  std::vector<ReadSeparator> separators;  // left to right; empty when ReadOptions::separators is false
 };
 
 struct ReadOptions {
   float reject_below = 0;  // confidence under which a digit is written '?'
+  bool separators = true;  // write '-', '.', ',' and spaces between groups in `text`
 };
 
 // Throws ImageError naming the picture when it holds no ink.
