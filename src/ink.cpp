@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "lenet/page.h"
 #include "lenet/resample.h"
 
 namespace lenet {
@@ -72,317 +73,26 @@ float median_of(std::vector<float> values) {
   return *mid;
 }
 
-// Otsu's threshold on values in [0, top]: the cut that maximises the between-class variance.
-float otsu_threshold(const std::vector<float>& values, float top) {
-  constexpr int kBins = 256;
-  if (top <= 0) return 0;
-  std::array<double, kBins> hist{};
-  for (float x : values) hist[std::size_t(std::clamp(int(x / top * (kBins - 1) + 0.5f), 0, kBins - 1))] += 1;
-  double total = 0, sum = 0;
-  for (int b = 0; b < kBins; ++b) {
-    total += hist[b];
-    sum += b * hist[b];
-  }
-  double w0 = 0, sum0 = 0, best = -1;
-  int cut = 0;
-  for (int b = 0; b < kBins - 1; ++b) {
-    w0 += hist[b];
-    sum0 += b * hist[b];
-    const double w1 = total - w0;
-    if (w0 == 0 || w1 == 0) continue;
-    const double m0 = sum0 / w0, m1 = (sum - sum0) / w1;
-    const double between = w0 * w1 * (m0 - m1) * (m0 - m1);
-    if (between > best) {
-      best = between;
-      cut = b;
+// In a photo that shows the table, only the sheet can hold writing: the residual outside it is zeroed.
+// Returns the paper's noise (robust σ) from the pixels on the paper's side of Otsu's threshold of the
+// residual, whatever share of the picture the ink takes.
+float restrict_to_sheet(std::vector<float>& r, float& top, const std::vector<float>& grey, int w, int h,
+                        bool dark_ink, int step) {
+  const std::vector<char> sheet = sheet_mask(grey, w, h, dark_ink);
+  if (!sheet.empty()) {
+    top = 0;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      if (!sheet[i]) r[i] = 0;
+      top = std::max(top, r[i]);
     }
   }
-  return (cut + 0.5f) / (kBins - 1) * top;
-}
-
-// The paper's brightness under the ink, by a grey-level closing (dark ink: the largest level nearby, then
-// the smallest of those) or opening (light ink) with a square window wider than any stroke. Unlike a
-// smooth surface through the median, it does not assume that the ink is a minority of the pixels, and it
-// follows what a photo adds: the edge of a hard shadow, a darker table around the sheet. Computed on the
-// picture reduced to at most kBackgroundSide pixels a side (averaging out the sensor's noise), then
-// interpolated back.
-constexpr int kBackgroundSide = 256;
-// The window's side, as a share of the picture's shorter side: wider than a marker's stroke in a tight
-// crop (strokes are about a tenth of a digit's height, a fifth at most), narrower than the strip of
-// table around a sheet in most photos.
-constexpr double kBackgroundWindow = 0.2;
-
-// Running maximum (or minimum) over 2r + 1 pixels along rows (or columns).
-void running_extreme(std::vector<float>& out, const std::vector<float>& in, int w, int h, int r,
-                     bool along_rows, bool take_max) {
-  out.resize(in.size());
-  const int n = along_rows ? w : h, lines = along_rows ? h : w;
-  const std::size_t step = along_rows ? 1 : std::size_t(w);
-  for (int l = 0; l < lines; ++l) {
-    const std::size_t base = along_rows ? std::size_t(l) * w : std::size_t(l);
-    for (int i = 0; i < n; ++i) {
-      float e = in[base + std::size_t(i) * step];
-      for (int k = std::max(0, i - r); k <= std::min(n - 1, i + r); ++k) {
-        const float v = in[base + std::size_t(k) * step];
-        e = take_max ? std::max(e, v) : std::min(e, v);
-      }
-      out[base + std::size_t(i) * step] = e;
-    }
-  }
-}
-
-std::vector<float> paper_background(const std::vector<float>& grey, int w, int h, bool dark_ink) {
-  const double f = std::max(1.0, double(std::max(w, h)) / kBackgroundSide);
-  const int sw = std::max(1, int(std::lround(w / f))), sh = std::max(1, int(std::lround(h / f)));
-  std::vector<float> small(std::size_t(sw) * sh), a, b;
-  resample_area(small.data(), sw, sh, grey.data(), w, h);
-  const int r = std::max(1, int(std::lround(kBackgroundWindow * std::min(sw, sh) / 2)));
-  // Closing = dilation then erosion of the paper's level; for light ink on a dark board, the reverse.
-  running_extreme(a, small, sw, sh, r, true, dark_ink);
-  running_extreme(b, a, sw, sh, r, false, dark_ink);
-  running_extreme(a, b, sw, sh, r, true, !dark_ink);
-  running_extreme(b, a, sw, sh, r, false, !dark_ink);
-  // Bilinear interpolation back to w × h, pixel centres aligned.
-  std::vector<float> out(grey.size());
-  const double fx = double(sw) / w, fy = double(sh) / h;
-  for (int y = 0; y < h; ++y) {
-    const double sy = std::clamp((y + 0.5) * fy - 0.5, 0.0, double(sh - 1));
-    const int y0 = int(sy), y1 = std::min(sh - 1, y0 + 1);
-    const float ty = float(sy - y0);
-    for (int x = 0; x < w; ++x) {
-      const double sx = std::clamp((x + 0.5) * fx - 0.5, 0.0, double(sw - 1));
-      const int x0 = int(sx), x1 = std::min(sw - 1, x0 + 1);
-      const float tx = float(sx - x0);
-      const float top = b[std::size_t(y0) * sw + x0] * (1 - tx) + b[std::size_t(y0) * sw + x1] * tx;
-      const float bottom = b[std::size_t(y1) * sw + x0] * (1 - tx) + b[std::size_t(y1) * sw + x1] * tx;
-      out[std::size_t(y) * w + x] = top * (1 - ty) + bottom * ty;
-    }
-  }
-  return out;
-}
-
-// The sheet in a photo that shows the table around it: the largest region of the reduced picture on the
-// paper's side of Otsu's threshold, its holes (the writing) filled. When it is a clear sheet — between
-// kSheetMin and kSheetMax of the picture, touching at most one of its edges, and brighter (for dark ink)
-// than what lies around it — everything outside it, and a rim of kSheetRim of the picture's shorter side
-// inside its outline (the outline itself and the shadow the sheet casts), is not writing. Returns a mask
-// (1 = on the sheet) at w × h, or an empty vector when there is no such sheet.
-constexpr double kSheetMin = 0.15;
-constexpr double kSheetMax = 0.92;
-constexpr double kSheetRim = 0.015;
-
-std::vector<char> sheet_mask(const std::vector<float>& grey, int w, int h, bool dark_ink) {
-  const double f = std::max(1.0, double(std::max(w, h)) / kBackgroundSide);
-  const int sw = std::max(1, int(std::lround(w / f))), sh = std::max(1, int(std::lround(h / f)));
-  if (sw < 16 || sh < 16) return {};
-  std::vector<float> small(std::size_t(sw) * sh);
-  resample_area(small.data(), sw, sh, grey.data(), w, h);
-  // Paper side: brighter than Otsu's threshold for dark ink, darker for light ink.
-  std::vector<float> level(small.size());
-  float top = 0;
-  for (std::size_t i = 0; i < small.size(); ++i) {
-    level[i] = dark_ink ? small[i] : 255.0f - small[i];
-    top = std::max(top, level[i]);
-  }
-  const float cut = otsu_threshold(level, top);
-  const std::size_t n = small.size();
-  std::vector<int> label(n, 0), stack;
-  int best = 0, best_area = 0, next = 0;
-  for (std::size_t s = 0; s < n; ++s) {
-    if (label[s] || level[s] <= cut) continue;
-    int area = 0;
-    label[s] = ++next;
-    stack.push_back(int(s));
-    while (!stack.empty()) {
-      const int p = stack.back();
-      stack.pop_back();
-      ++area;
-      const int px = p % sw, py = p / sw;
-      const int nb[4][2] = {{px - 1, py}, {px + 1, py}, {px, py - 1}, {px, py + 1}};
-      for (const auto& q : nb) {
-        if (q[0] < 0 || q[1] < 0 || q[0] >= sw || q[1] >= sh) continue;
-        const int qi = q[1] * sw + q[0];
-        if (label[std::size_t(qi)] || level[std::size_t(qi)] <= cut) continue;
-        label[std::size_t(qi)] = next;
-        stack.push_back(qi);
-      }
-    }
-    if (area > best_area) best_area = area, best = next;
-  }
-  if (best == 0) return {};
-  // Fill the sheet's holes: what cannot reach the picture's edge without crossing the sheet is on it.
-  std::vector<char> outside(n, 0);
-  for (int y = 0; y < sh; ++y)
-    for (int x = 0; x < sw; ++x) {
-      if (x != 0 && y != 0 && x != sw - 1 && y != sh - 1) continue;
-      const int i = y * sw + x;
-      if (label[std::size_t(i)] == best || outside[std::size_t(i)]) continue;
-      outside[std::size_t(i)] = 1;
-      stack.push_back(i);
-      while (!stack.empty()) {
-        const int p = stack.back();
-        stack.pop_back();
-        const int px = p % sw, py = p / sw;
-        const int nb[4][2] = {{px - 1, py}, {px + 1, py}, {px, py - 1}, {px, py + 1}};
-        for (const auto& q : nb) {
-          if (q[0] < 0 || q[1] < 0 || q[0] >= sw || q[1] >= sh) continue;
-          const int qi = q[1] * sw + q[0];
-          if (outside[std::size_t(qi)] || label[std::size_t(qi)] == best) continue;
-          outside[std::size_t(qi)] = 1;
-          stack.push_back(qi);
-        }
-      }
-    }
-  int inside_count = 0, edges = 0, outside_edges = 0;
-  bool top_edge = false, bottom_edge = false, left_edge = false, right_edge = false;
-  {
-    bool t = false, bo = false, l = false, r = false;
-    for (int x = 0; x < sw; ++x)
-      t |= outside[std::size_t(x)] != 0, bo |= outside[std::size_t(sh - 1) * sw + x] != 0;
-    for (int y = 0; y < sh; ++y)
-      l |= outside[std::size_t(y) * sw] != 0, r |= outside[std::size_t(y) * sw + sw - 1] != 0;
-    outside_edges = int(t) + int(bo) + int(l) + int(r);
-  }
-  double in_sum = 0, out_sum = 0;
-  for (int y = 0; y < sh; ++y)
-    for (int x = 0; x < sw; ++x) {
-      const std::size_t i = std::size_t(y) * sw + x;
-      if (outside[i]) {
-        out_sum += level[i];
-        continue;
-      }
-      ++inside_count;
-      in_sum += level[i];
-      top_edge |= y == 0, bottom_edge |= y == sh - 1, left_edge |= x == 0, right_edge |= x == sw - 1;
-    }
-  edges = int(top_edge) + int(bottom_edge) + int(left_edge) + int(right_edge);
-  const double share = double(inside_count) / double(n);
-  // A sheet on a table: the table shows on three sides at least, the sheet runs off one at most (a
-  // shadow across a sheet that fills the frame splits it into parts that each reach two edges or more).
-  if (share < kSheetMin || share > kSheetMax || edges > 1 || outside_edges < 3) return {};
-  const double in_mean = in_sum / inside_count, out_mean = out_sum / double(n - std::size_t(inside_count));
-  if (in_mean - out_mean < 0.1 * top) return {};
-  // The rim: erode the sheet by kSheetRim of the shorter side (a square, in the reduced picture).
-  const int rim = std::max(1, int(std::lround(kSheetRim * std::min(sw, sh))));
-  std::vector<float> on(n), a, b;
-  for (std::size_t i = 0; i < n; ++i) on[i] = outside[i] ? 0.0f : 1.0f;
-  running_extreme(a, on, sw, sh, rim, true, false);
-  running_extreme(b, a, sw, sh, rim, false, false);
-  std::vector<char> mask(std::size_t(w) * h);
-  for (int y = 0; y < h; ++y) {
-    const int syy = std::min(sh - 1, int((y + 0.5) * sh / h));
-    for (int x = 0; x < w; ++x) {
-      const int sxx = std::min(sw - 1, int((x + 0.5) * sw / w));
-      mask[std::size_t(y) * w + x] = b[std::size_t(syy) * sw + sxx] > 0.5f;
-    }
-  }
-  return mask;
-}
-
-// Ruled and squared paper: its lines are ink to every threshold, but they are long, thin and straight,
-// which writing is not. Along each of a few directions near the horizontal (a photo's perspective tilts
-// them), a run of ink longer than kRuleLength of the picture's width marks a line; it is removed where
-// it is thin (at most kRuleThickness of the picture's height, across the line) and kept where a stroke
-// crosses it (ink continues on both sides of the line). Only when at least two such lines are found
-// (ruled paper has many; the bar of a 7 in a tight crop is one). Vertical lines the same way, by
-// transposition. Returns the number of pixels removed.
-constexpr double kRuleLength = 0.5;
-constexpr double kRuleThickness = 0.012;
-constexpr double kRuleMaxSlope = 0.08;
-constexpr int kRuleGap = 3;
-
-int remove_horizontal_rules(std::vector<float>& ink, int w, int h, float threshold) {
-  if (w < 40 || h < 40) return 0;
-  const int min_run = int(kRuleLength * w);
-  const int max_thick = std::max(2, int(std::lround(kRuleThickness * h)));
-  std::vector<char> on(ink.size()), line(ink.size(), 0);
-  for (std::size_t i = 0; i < ink.size(); ++i) on[i] = ink[i] > threshold;
-  // on, tolerant of a one-pixel step of a slanted line: a pixel or its neighbour above or below.
-  auto near_on = [&](int x, int y) {
-    for (int dy = -1; dy <= 1; ++dy)
-      if (y + dy >= 0 && y + dy < h && on[std::size_t(y + dy) * w + x]) return true;
-    return false;
-  };
-  constexpr int kSlopes = 9;
-  std::vector<int> centres;  // the row of each run's middle
-  for (int si = 0; si < kSlopes; ++si) {
-    const double slope = kRuleMaxSlope * (2.0 * si / (kSlopes - 1) - 1);
-    const int y_lo = slope > 0 ? -int(std::ceil(slope * w)) : 0;
-    const int y_hi = slope < 0 ? h + int(std::ceil(-slope * w)) : h;
-    for (int y0 = y_lo; y0 < y_hi; ++y0) {
-      // A line faded or broken by the camera in places: gaps of up to kRuleGap pixels are bridged.
-      int start = -1, last = -1;
-      for (int x = 0; x <= w; ++x) {
-        const int y = int(std::lround(y0 + slope * x));
-        const bool inside = x < w && y >= 0 && y < h;
-        const bool hit = inside && near_on(x, y);
-        if (hit) {
-          if (start < 0) start = x;
-          last = x;
-        }
-        if (start >= 0 && (!inside || x - last > kRuleGap)) {
-          const int end = last + 1;
-          if (end - start >= min_run) {
-            centres.push_back(int(std::lround(y0 + slope * (start + end) / 2)));
-            for (int k = start; k < end; ++k) {
-              const int yy = int(std::lround(y0 + slope * k));
-              if (yy >= 0 && yy < h) line[std::size_t(yy) * w + k] = 1;
-            }
-          }
-          start = -1;
-        }
-      }
-    }
-  }
-  // Each line is found at a few neighbouring offsets and slopes: count lines by their middles.
-  std::sort(centres.begin(), centres.end());
-  int distinct = 0;
-  for (std::size_t k = 0; k < centres.size(); ++k)
-    distinct += k == 0 || centres[k] - centres[k - 1] > max_thick + 2;
-  if (distinct < 2) return 0;
-  // Per column, each vertical run of ink that holds line pixels: removed if thin and not continued by a
-  // stroke on both sides.
-  int removed = 0;
-  for (int x = 0; x < w; ++x) {
-    int y = 0;
-    while (y < h) {
-      if (!on[std::size_t(y) * w + x]) {
-        ++y;
-        continue;
-      }
-      int end = y;
-      bool has_line = false;
-      while (end < h && on[std::size_t(end) * w + x]) has_line |= line[std::size_t(end++) * w + x] != 0;
-      if (has_line && end - y <= max_thick) {
-        // A stroke crossing the line continues above and below it (within two pixels, either side).
-        auto stroke_at = [&](int yy) {
-          if (yy < 0 || yy >= h) return false;
-          for (int dx = -1; dx <= 1; ++dx)
-            if (x + dx >= 0 && x + dx < w && on[std::size_t(yy) * w + x + dx] &&
-                !line[std::size_t(yy) * w + x + dx])
-              return true;
-          return false;
-        };
-        const bool crossed = (stroke_at(y - 1) || stroke_at(y - 2)) && (stroke_at(end) || stroke_at(end + 1));
-        if (!crossed)
-          for (int k = y; k < end; ++k) {
-            // The line's faint anti-aliased rim goes with it.
-            for (int d = -1; d <= 1; ++d)
-              if (k + d >= 0 && k + d < h) ink[std::size_t(k + d) * w + x] = 0;
-            ++removed;
-          }
-      }
-      y = end;
-    }
-  }
-  return removed;
-}
-
-std::vector<float> transposed(const std::vector<float>& in, int w, int h) {
-  std::vector<float> out(in.size());
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) out[std::size_t(x) * h + y] = in[std::size_t(y) * w + x];
-  return out;
+  const float paper_cut = otsu_threshold(r, top);
+  std::vector<float> paper_side;
+  for (std::size_t i = 0; i < r.size(); i += std::size_t(step))
+    if (r[i] <= paper_cut) paper_side.push_back(r[i]);
+  const float centre = median_of(paper_side);
+  for (float& x : paper_side) x = std::abs(x - centre);
+  return std::max(1.0f, 1.4826f * median_of(paper_side));
 }
 
 }  // namespace
@@ -460,24 +170,7 @@ InkMap extract_ink(const GreyImage& image) {
     r[i] = std::max(0.0f, map.dark_ink ? background[i] - grey[i] : grey[i] - background[i]);
     top = std::max(top, r[i]);
   }
-  // In a photo that shows the table, only the sheet can hold writing.
-  const std::vector<char> sheet = sheet_mask(grey, w, h, map.dark_ink);
-  if (!sheet.empty()) {
-    top = 0;
-    for (std::size_t i = 0; i < r.size(); ++i) {
-      if (!sheet[i]) r[i] = 0;
-      top = std::max(top, r[i]);
-    }
-  }
-  {
-    const float paper_cut = otsu_threshold(r, top);
-    std::vector<float> paper_side;
-    for (std::size_t i = 0; i < r.size(); i += std::size_t(step))
-      if (r[i] <= paper_cut) paper_side.push_back(r[i]);
-    const float centre = median_of(paper_side);
-    for (float& x : paper_side) x = std::abs(x - centre);
-    sigma = std::max(1.0f, 1.4826f * median_of(paper_side));
-  }
+  sigma = restrict_to_sheet(r, top, grey, w, h, map.dark_ink, step);
 
   // Full ink = the median of the pixels above Otsu's threshold (a stroke's core, as in MNIST where most
   // stroke pixels are saturated); the paper's noise floor (3σ) maps to 0.
@@ -495,9 +188,7 @@ InkMap extract_ink(const GreyImage& image) {
   map.ink.resize(r.size());
   for (std::size_t i = 0; i < r.size(); ++i) map.ink[i] = std::clamp((r[i] - floor) / span, 0.0f, 1.0f);
   map.threshold = std::clamp((cut - floor) / span, 0.05f, 0.95f);
-  remove_horizontal_rules(map.ink, w, h, map.threshold);
-  std::vector<float> columns = transposed(map.ink, w, h);
-  if (remove_horizontal_rules(columns, h, w, map.threshold) > 0) map.ink = transposed(columns, h, w);
+  remove_rules(map.ink, w, h, map.threshold);
   return map;
 }
 

@@ -250,6 +250,23 @@ std::vector<int> find_marks(const Components& c, const std::vector<int>& comps, 
   return marks;
 }
 
+// The marks among the components (find_marks), taken out of `comps`; none when nothing but marks is left
+// (then they are read as digits after all). Marks are never read as digits; ReadOptions::separators only
+// says whether they are written.
+std::vector<int> take_marks(const Components& c, std::vector<int>& comps, std::vector<char>& symbols) {
+  const double row_height = writing_height(c, comps);
+  std::vector<int> marks = find_marks(c, comps, writing_band(c, comps, row_height), row_height, symbols);
+  std::vector<int> rest;
+  for (int k : comps)
+    if (std::find(marks.begin(), marks.end(), k) == marks.end()) rest.push_back(k);
+  if (rest.empty()) {
+    symbols.clear();
+    return {};
+  }
+  comps = rest;
+  return marks;
+}
+
 // Picture pixels of a box in the ink map's pixels.
 Box to_source(const Box& b, const InkMap& m, const GreyImage& image) {
   const double inv = 1.0 / m.scale;
@@ -264,6 +281,57 @@ Box to_source(const Box& b, const InkMap& m, const GreyImage& image) {
 constexpr double kSpaceGap = 0.45;
 constexpr double kSpacePitch = 1.35;
 
+// The text: each digit ('?' below reject_below), each separator before the digit it stands before.
+void write_text(Reading& reading, float reject_below) {
+  std::size_t next = 0;
+  for (std::size_t i = 0; i <= reading.digits.size(); ++i) {
+    for (; next < reading.separators.size() && reading.separators[next].before == int(i); ++next)
+      reading.text += reading.separators[next].symbol;
+    if (i == reading.digits.size()) break;
+    const DigitGuess& g = reading.digits[i].guess;
+    reading.text += g.confidence < reject_below ? '?' : char('0' + g.digit);
+  }
+}
+
+// Separators: the marks, then spaces where the gap between two digits is wide both in writing heights
+// and against the typical step from digit to digit. `crops` are the digits' boxes in ink-map pixels.
+void add_separators(Reading& reading, const std::vector<Box>& crops, const std::vector<int>& marks,
+                    const std::vector<char>& mark_symbols, const Components& c, const InkMap& m,
+                    const GreyImage& image, double height, bool write) {
+  for (std::size_t i = 0; i < marks.size() && write; ++i) {
+    const Box& b = c.list[std::size_t(marks[i])].box;
+    ReadSeparator sep;
+    sep.symbol = mark_symbols[i];
+    sep.box = to_source(b, m, image);
+    const double cx = b.x + 0.5 * b.w;
+    for (const Box& d : crops) sep.before += d.x + 0.5 * d.w < cx;
+    reading.separators.push_back(sep);
+  }
+  if (write && crops.size() >= 3) {
+    std::vector<double> steps;
+    for (std::size_t i = 1; i < crops.size(); ++i)
+      steps.push_back((crops[i].x + 0.5 * crops[i].w) - (crops[i - 1].x + 0.5 * crops[i - 1].w));
+    std::vector<double> sorted = steps;
+    std::sort(sorted.begin(), sorted.end());
+    const double typical_step = sorted[(sorted.size() - 1) / 2];  // the lower median: spaces are rare
+    for (std::size_t i = 1; i < crops.size(); ++i) {
+      const Box& a = crops[i - 1];
+      const Box& b = crops[i];
+      const bool marked = std::any_of(reading.separators.begin(), reading.separators.end(),
+                                      [&](const ReadSeparator& s) { return s.before == int(i); });
+      if (marked || b.x - a.right() < kSpaceGap * height || steps[i - 1] < kSpacePitch * typical_step)
+        continue;
+      ReadSeparator sep;
+      sep.symbol = ' ';
+      sep.box = to_source(Box{a.right(), std::min(a.y, b.y), b.x - a.right(), std::max(a.h, b.h)}, m, image);
+      sep.before = int(i);
+      reading.separators.push_back(sep);
+    }
+  }
+  std::stable_sort(reading.separators.begin(), reading.separators.end(),
+                   [](const ReadSeparator& a, const ReadSeparator& b) { return a.before < b.before; });
+}
+
 }  // namespace
 
 Reading read_number(DigitClassifier& classifier, const GreyImage& image, const ReadOptions& options) {
@@ -271,21 +339,8 @@ Reading read_number(DigitClassifier& classifier, const GreyImage& image, const R
   const Components c = find_components(m);
   std::vector<int> comps = significant_components(c, m);
   if (comps.empty()) throw ImageError(image.source + ": no ink found");
-  std::vector<int> marks;
   std::vector<char> mark_symbols;
-  const double row_height = writing_height(c, comps);
-  {  // marks are never read as digits; ReadOptions::separators only says whether they are written
-    marks = find_marks(c, comps, writing_band(c, comps, row_height), row_height, mark_symbols);
-    std::vector<int> rest;
-    for (int k : comps)
-      if (std::find(marks.begin(), marks.end(), k) == marks.end()) rest.push_back(k);
-    if (rest.empty()) {  // nothing but marks: read them as digits after all
-      marks.clear();
-      mark_symbols.clear();
-    } else {
-      comps = rest;
-    }
-  }
+  const std::vector<int> marks = take_marks(c, comps, mark_symbols);
   const std::vector<std::vector<int>> groups = group_components(c, comps);
   std::vector<int> group_heights;
   std::vector<Box> boxes;
@@ -374,49 +429,9 @@ Reading read_number(DigitClassifier& classifier, const GreyImage& image, const R
     }
   }
 
-  // Separators: the marks, then spaces where the gap between two digits is wide both in writing heights
-  // and against the typical step from digit to digit.
-  for (std::size_t i = 0; i < marks.size() && options.separators; ++i) {
-    const Box& b = c.list[std::size_t(marks[i])].box;
-    ReadSeparator sep;
-    sep.symbol = mark_symbols[i];
-    sep.box = to_source(b, m, image);
-    const double cx = b.x + 0.5 * b.w;
-    for (const Box& d : crops) sep.before += d.x + 0.5 * d.w < cx;
-    reading.separators.push_back(sep);
-  }
-  if (options.separators && crops.size() >= 3) {
-    std::vector<double> steps;
-    for (std::size_t i = 1; i < crops.size(); ++i)
-      steps.push_back((crops[i].x + 0.5 * crops[i].w) - (crops[i - 1].x + 0.5 * crops[i - 1].w));
-    std::vector<double> sorted = steps;
-    std::sort(sorted.begin(), sorted.end());
-    const double typical_step = sorted[(sorted.size() - 1) / 2];  // the lower median: spaces are rare
-    for (std::size_t i = 1; i < crops.size(); ++i) {
-      const Box& a = crops[i - 1];
-      const Box& b = crops[i];
-      const bool marked = std::any_of(reading.separators.begin(), reading.separators.end(),
-                                      [&](const ReadSeparator& s) { return s.before == int(i); });
-      if (marked || b.x - a.right() < kSpaceGap * height || steps[i - 1] < kSpacePitch * typical_step)
-        continue;
-      ReadSeparator sep;
-      sep.symbol = ' ';
-      sep.box = to_source(Box{a.right(), std::min(a.y, b.y), b.x - a.right(), std::max(a.h, b.h)}, m, image);
-      sep.before = int(i);
-      reading.separators.push_back(sep);
-    }
-  }
-  std::stable_sort(reading.separators.begin(), reading.separators.end(),
-                   [](const ReadSeparator& a, const ReadSeparator& b) { return a.before < b.before; });
+  add_separators(reading, crops, marks, mark_symbols, c, m, image, height, options.separators);
 
-  std::size_t next = 0;
-  for (std::size_t i = 0; i <= reading.digits.size(); ++i) {
-    for (; next < reading.separators.size() && reading.separators[next].before == int(i); ++next)
-      reading.text += reading.separators[next].symbol;
-    if (i == reading.digits.size()) break;
-    const DigitGuess& g = reading.digits[i].guess;
-    reading.text += g.confidence < options.reject_below ? '?' : char('0' + g.digit);
-  }
+  write_text(reading, options.reject_below);
   return reading;
 }
 
