@@ -10,7 +10,7 @@ MODEL := build/lenet5.bin
 TRAIN_FLAGS := --arch lenet5 --data $(DATA) --out $(MODEL) --log build/train-log.jsonl --seed 1 --threads 2 --distort
 
 CMAKE_CONFIGURE := cmake -S . -G Ninja
-FORMAT_DIRS     := include src apps tests bench tools fuzz
+FORMAT_DIRS     := include src apps tests bench tools fuzz examples
 # The browser test of `lenet serve`: playwright-core from npm drives Debian's chromium (install_deps.sh).
 E2E             := tests/e2e
 E2E_MODULES     := $(E2E)/node_modules/.package-lock.json

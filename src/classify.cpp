@@ -20,16 +20,16 @@ DigitGuess DigitClassifier::classify(const MnistImage& image) {
   return classify(std::vector<MnistImage>{image})[0];
 }
 
-std::vector<DigitGuess> DigitClassifier::classify(const std::vector<MnistImage>& images) {
-  std::vector<DigitGuess> out(images.size());
-  for (std::size_t first = 0; first < images.size(); first += std::size_t(acts_.capacity)) {
-    const int n = int(std::min(images.size() - first, std::size_t(acts_.capacity)));
+template <class Fill>
+std::vector<DigitGuess> DigitClassifier::classify_batches(std::size_t count, const Fill& fill) {
+  std::vector<DigitGuess> out(count);
+  for (std::size_t first = 0; first < count; first += std::size_t(acts_.capacity)) {
+    const int n = int(std::min(count - first, std::size_t(acts_.capacity)));
     for (int i = 0; i < n; ++i)
-      image_to_input(acts_.input.data() + std::size_t(i) * kInputSize, images[first + i].data(), kMnistSide,
-                     kMnistSide);
+      fill(acts_.input.data() + std::size_t(i) * kInputSize, first + std::size_t(i));
     lenet5_forward(*model_, acts_, n);
     for (int i = 0; i < n; ++i) {
-      DigitGuess& g = out[first + i];
+      DigitGuess& g = out[first + std::size_t(i)];
       model_->probabilities(g.probabilities.data(), acts_.scores.data() + std::size_t(i) * kClasses);
       g.digit =
           int(std::max_element(g.probabilities.begin(), g.probabilities.end()) - g.probabilities.begin());
@@ -38,6 +38,26 @@ std::vector<DigitGuess> DigitClassifier::classify(const std::vector<MnistImage>&
     }
   }
   return out;
+}
+
+std::vector<DigitGuess> DigitClassifier::classify(const std::vector<MnistImage>& images) {
+  return classify_batches(images.size(), [&](float* input, std::size_t i) {
+    image_to_input(input, images[i].data(), kMnistSide, kMnistSide);
+  });
+}
+
+std::vector<DigitGuess> DigitClassifier::classify_ink(std::span<const float> images) {
+  constexpr std::size_t kPixels = std::size_t(kMnistSide) * kMnistSide;
+  constexpr int kMargin = (kInputSide - kMnistSide) / 2;
+  return classify_batches(images.size() / kPixels, [&](float* input, std::size_t i) {
+    // The mapping of image_to_input with p/255 = ink: background −0.1 ... ink +1.175, centred in 32×32.
+    std::fill(input, input + kInputSize, kInputBackground);
+    const float* ink = images.data() + i * kPixels;
+    for (int y = 0; y < kMnistSide; ++y)
+      for (int x = 0; x < kMnistSide; ++x)
+        input[(y + kMargin) * kInputSide + x + kMargin] =
+            kInputBackground + (kInputInk - kInputBackground) * ink[y * kMnistSide + x];
+  });
 }
 
 bool looks_like_digit(const Lenet5& model, const DigitGuess& guess) {

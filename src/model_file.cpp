@@ -17,6 +17,8 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "lenet/version.h"
+
 namespace lenet {
 namespace {
 
@@ -112,6 +114,7 @@ struct TensorEntry {
 struct Header {
   std::string arch;
   json config;
+  std::string lenet_version;
   std::vector<TensorEntry> tensors;
   std::uint64_t payload_floats = 0;  // sum of counts
 };
@@ -162,6 +165,11 @@ Header decode_header(const json& j, const std::string& ctx) {
   if (!arch.is_string()) fail(ctx, type_mismatch("header", "arch", "a string", arch));
   h.arch = arch.get<std::string>();
   h.config = field(j, "config", "header", ctx);
+  // Optional: files written before lenet 0.2.0 do not have it.
+  if (const auto v = j.find("lenet_version"); v != j.end()) {
+    if (!v->is_string()) fail(ctx, type_mismatch("header", "lenet_version", "a string", *v));
+    h.lenet_version = v->get<std::string>();
+  }
   const json& tensors = field(j, "tensors", "header", ctx);
   if (!tensors.is_array()) fail(ctx, type_mismatch("header", "tensors", "an array", tensors));
 
@@ -290,7 +298,11 @@ std::vector<std::uint8_t> serialize_model(const ModelFile& m) {
   }
   std::string text;
   try {
-    text = json{{"arch", m.arch}, {"config", m.config}, {"tensors", std::move(tensors)}}.dump();
+    text = json{{"arch", m.arch},
+                {"config", m.config},
+                {"lenet_version", LENET_VERSION_STRING},
+                {"tensors", std::move(tensors)}}
+               .dump();
   } catch (const json::exception& e) {
     fail(ctx, std::string("header cannot be encoded as JSON: ") + e.what());
   }
@@ -357,6 +369,7 @@ ModelFile parse_model(const std::uint8_t* data, std::size_t size, const std::str
   ModelFile m;
   m.arch = std::move(h.arch);
   m.config = std::move(h.config);
+  m.lenet_version = std::move(h.lenet_version);
   m.tensors.reserve(h.tensors.size());
   for (TensorEntry& e : h.tensors) {
     TensorRecord t{std::move(e.name), std::move(e.shape), std::vector<float>(e.count)};

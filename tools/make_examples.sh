@@ -6,14 +6,14 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 lenet=./build/lenet
-[[ -x $lenet && -f build/liblenet_core.a ]] || { echo "make_examples.sh: build first (make build)" >&2; exit 1; }
+[[ -x $lenet && -f build/liblenet_internal.a ]] || { echo "make_examples.sh: build first (make build)" >&2; exit 1; }
 out=docs/examples
 log=${1:-$out/train-log.jsonl}
 mkdir -p "$out"
 
 # The generator links the library and the tests' synthetic-photo helper; same flags as the build.
 c++ -std=c++20 -O2 -fopenmp -Iinclude -Itests tools/make_examples.cpp tests/helpers/synthetic.cpp \
-  build/liblenet_core.a -lz -o build/make_examples
+  build/liblenet_internal.a -lz -o build/make_examples
 build/make_examples data/mnist "$out"
 
 set -x

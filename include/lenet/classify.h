@@ -2,8 +2,10 @@
 // confidence, in batches, through the model's own input mapping (32×32 padding, paper's levels).
 #pragma once
 #include <array>
+#include <span>
 #include <vector>
 
+#include "lenet/export.h"
 #include "lenet/image.h"
 #include "lenet/lenet5.h"
 
@@ -14,27 +16,33 @@ struct DigitGuess {
   float confidence = 0;  // the probability of `digit`
   std::array<float, kClasses> probabilities{};
   float score = 0;  // the network's raw output for `digit`: its logit (modern) or RBF penalty (1998)
-  std::array<int, 3> top3() const;  // the three most probable classes, best first
+  LENET_API std::array<int, 3> top3() const;  // the three most probable classes, best first
 };
 
-// Owns the activations for one batch; not thread-safe (one classifier per thread), the model is shared.
 // The network's rejection score: whether its winning raw output is that of a digit. The modern network's
 // winning logit on real digits is large (the median on MNIST's training digits is about 20); on noise,
 // lines, letters and fragments it is usually much smaller. The 1998 network's RBF penalty is not
 // thresholded here. The threshold, kMinDigitLogit, was chosen on the dev set of tools/eval_pictures.py.
 inline constexpr float kMinDigitLogit = 7;
-bool looks_like_digit(const Lenet5& model, const DigitGuess& guess);
+LENET_API bool looks_like_digit(const Lenet5& model, const DigitGuess& guess);
 
-class DigitClassifier {
+// Owns the activations for one batch; not thread-safe (one classifier per thread, or lenet::Classifier,
+// which lends them to many threads), the model is shared.
+class LENET_API DigitClassifier {
  public:
   explicit DigitClassifier(const Lenet5& model, int batch = 32);
   DigitGuess classify(const MnistImage& image);
   std::vector<DigitGuess> classify(const std::vector<MnistImage>& images);
+  // n 28×28 images back to back (n·784 values), 0 = background ... 1 = ink; values are not checked.
+  std::vector<DigitGuess> classify_ink(std::span<const float> images);
   const Lenet5& model() const { return *model_; }
   // Activations of the most recent batch; sample 0 is the last single image classified.
   const Activations& activations() const { return acts_; }
 
  private:
+  // Classifies `count` images in batches; fill(input, index) writes image `index`'s network input.
+  template <class Fill>
+  std::vector<DigitGuess> classify_batches(std::size_t count, const Fill& fill);
   const Lenet5* model_;
   Activations acts_;
 };

@@ -7,10 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "lenet/export.h"
+
 namespace lenet {
 
 // An image file that cannot be read, is too large, or holds no ink; the message starts with the file name.
-struct ImageError : std::runtime_error {
+struct LENET_API ImageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
@@ -29,8 +31,8 @@ struct GreyImage {
 
 // PNG, JPEG, BMP, PGM/PPM. Throws ImageError naming the file: unreadable, empty, unknown format, truncated,
 // larger than the limits above, or undecodable.
-GreyImage load_grey_image(const std::string& path);
-GreyImage decode_grey_image(const std::uint8_t* bytes, std::size_t size, const std::string& source);
+LENET_API GreyImage load_grey_image(const std::string& path);
+LENET_API GreyImage decode_grey_image(const std::uint8_t* bytes, std::size_t size, const std::string& source);
 // Refuses (ImageError naming the source) files that Debian's stb_image would read out of bounds or with
 // undefined behaviour: a JPEG Huffman table of over 256 codes, a PNM header number that overflows an int,
 // a 16-bit PPM, a PNG whose first IDAT chunk is empty.

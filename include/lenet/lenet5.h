@@ -16,6 +16,7 @@
 
 #include "lenet/aligned.h"
 #include "lenet/conv2d.h"
+#include "lenet/export.h"
 #include "lenet/loss.h"
 #include "lenet/rng.h"
 #include "lenet/subsample.h"
@@ -23,7 +24,7 @@
 namespace lenet {
 
 enum class Arch { Lenet5, Lenet5_1998 };
-std::string_view arch_name(Arch arch);  // "lenet5", "lenet5-1998"
+LENET_API std::string_view arch_name(Arch arch);  // "lenet5", "lenet5-1998"
 std::optional<Arch> parse_arch(std::string_view name);
 // What each architecture is trained to minimise by default: cross-entropy (modern), MAP (1998).
 inline LossKind default_loss(Arch arch) {
@@ -51,7 +52,7 @@ struct LayerInfo {
   std::size_t connections = 0;  // multiply-adds per image
 };
 
-class Lenet5 {
+class LENET_API Lenet5 {
  public:
   explicit Lenet5(Arch arch);
 

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "lenet/errors.h"
+
 namespace lenet {
 
 // File layout, all integers little-endian:
@@ -19,6 +21,7 @@ namespace lenet {
 //   12            4      u32 header length H in bytes (H <= kMaxModelHeaderBytes)
 //   16            H      header: UTF-8 JSON object
 //                          {"arch": string, "config": any JSON value,
+//                           "lenet_version": string (optional: absent before lenet 0.2.0),
 //                           "tensors": [{"name": string, "shape": [int64 >= 0, ...],
 //                                        "offset": u64, "count": u64}, ...]}
 //                        offset and count are in floats, relative to the start of the payload;
@@ -45,16 +48,16 @@ struct ModelFile {
   std::string arch;       // e.g. "lenet5" or "lenet5-1998"
   nlohmann::json config;  // architecture config + training metadata (free-form; round-trips as is)
   std::vector<TensorRecord> tensors;
+  // The version of lenet that wrote the file, "" for files from before 0.2.0. Set by loading; saving
+  // always records the version of the library that saves.
+  std::string lenet_version = {};
 };
 
 inline constexpr std::uint32_t kModelFormatVersion = 1;
 inline constexpr std::uint32_t kMaxModelHeaderBytes = 16u << 20;  // 16 MiB
 inline constexpr int kMaxModelHeaderDepth = 64;                   // JSON nesting limit in the header
 
-class ModelFileError : public std::runtime_error {
- public:
-  using runtime_error::runtime_error;
-};
+// ModelFileError is in lenet/errors.h.
 
 // Writes path.tmp-<pid>, flushes and fsyncs it, renames it over path and fsyncs the directory.
 // On failure the old file at path is untouched, the temp file is removed and ModelFileError is thrown.

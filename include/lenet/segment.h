@@ -37,7 +37,8 @@ struct ReadOptions {
 };
 
 // Throws ImageError naming the picture when it holds no ink.
-Reading read_number(DigitClassifier& classifier, const GreyImage& image, const ReadOptions& options = {});
+LENET_API Reading read_number(DigitClassifier& classifier, const GreyImage& image,
+                              const ReadOptions& options = {});
 
 // The pieces of the segmentation, exposed for tests: groups of components that belong to one column of
 // writing (pieces overlapping horizontally are merged), left to right.
