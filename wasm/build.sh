@@ -45,7 +45,7 @@ done
 echo "em++ -> $out/lenet.wasm"
 em++ "${flags[@]}" "${objects[@]}" "$root/wasm/lenet_wasm.cpp" "$root/wasm/crc32.cpp" -o "$out/lenet.js" \
   -sMODULARIZE=1 -sEXPORT_NAME=createLenetModule -sALLOW_MEMORY_GROWTH=1 -sENVIRONMENT=web \
-  -sEXPORTED_FUNCTIONS=_malloc,_free,_lenet_wasm_load,_lenet_wasm_request,_lenet_wasm_inference_ms \
+  -sEXPORTED_FUNCTIONS=_malloc,_free,_lenet_wasm_load,_lenet_wasm_request,_lenet_wasm_inference_ms,_lenet_wasm_preprocess_ms \
   -sEXPORTED_RUNTIME_METHODS=UTF8ToString,stringToUTF8,lengthBytesUTF8
 
 # The page: lenet serve's files, with wasm/local.js loaded first to answer its API calls in the page.

@@ -49,9 +49,10 @@
   })();
 
   // Milliseconds of each POST /api/predict: the whole WebAssembly call (grey levels, preprocessing, the
-  // network, the JSON with the feature maps), and its inference alone (preprocessing and the network).
+  // network, the JSON with the feature maps), its inference (the network) and its picture preprocessing.
   const predictMs = [];
   const inferenceMs = [];
+  const preprocessMs = [];
 
   // A picture file decoded by the browser (PNG, JPEG, WebP, GIF, BMP...), as the C++ side takes it: u32 width,
   // u32 height (little-endian), then the RGBA pixels, not premultiplied and without colour management.
@@ -97,9 +98,10 @@
     if (target.pathname === '/api/predict') {
       predictMs.push(performance.now() - t0);
       inferenceMs.push(M._lenet_wasm_inference_ms());
+      preprocessMs.push(M._lenet_wasm_preprocess_ms());
     }
     return response(text);
   }
 
-  window.lenetLocal = { fetch: localFetch, ready, predictMs, inferenceMs, loaded: () => module !== null };
+  window.lenetLocal = { fetch: localFetch, ready, predictMs, inferenceMs, preprocessMs, loaded: () => module !== null };
 })();
