@@ -23,6 +23,14 @@ std::optional<Arch> parse_arch(std::string_view name) {
   return std::nullopt;
 }
 
+std::string_view init_rule_name(InitRule rule) { return rule == InitRule::Paper ? "paper" : "sqrt"; }
+
+std::optional<InitRule> parse_init_rule(std::string_view name) {
+  if (name == "paper") return InitRule::Paper;
+  if (name == "sqrt") return InitRule::Sqrt;
+  return std::nullopt;
+}
+
 Lenet5::Lenet5(Arch arch) : arch_(arch) {
   const bool paper = arch == Arch::Lenet5_1998;
   static const ConnectionTable kTableI = lenet5_c3_table();  // shared and immutable: copies stay valid
@@ -116,16 +124,20 @@ void Lenet5::probabilities(float* out, const float* scores) const {
   softmax(out, scores, kClasses, 1, arch_ == Arch::Lenet5_1998);
 }
 
-void Lenet5::init(Rng& rng) {
+void Lenet5::init(Rng& rng, InitRule rule) {
   const bool paper = arch_ == Arch::Lenet5_1998;
+  // The 1998 net's bound for a unit of fan-in Fi: Appendix A's 2.4/Fi, or 1/√Fi.
+  const auto bound_for = [rule](float fan_in) {
+    return rule == InitRule::Paper ? 2.4f / fan_in : 1.0f / std::sqrt(fan_in);
+  };
   // Fills [offset, offset+count) uniformly in ±bound.
   auto fill = [&](std::size_t offset, std::size_t count, float bound) {
     for (std::size_t i = 0; i < count; ++i) params[offset + i] = rng.uniform(-bound, bound);
   };
   auto weights_and_bias = [&](std::size_t w, std::size_t b, std::size_t count, int out, float fan_in) {
-    if (paper) {  // Appendix A: ±2.4/Fi, biases included
-      fill(w, count, 2.4f / fan_in);
-      fill(b, std::size_t(out), 2.4f / fan_in);
+    if (paper) {  // biases included, as in Appendix A
+      fill(w, count, bound_for(fan_in));
+      fill(b, std::size_t(out), bound_for(fan_in));
     } else {  // He-uniform for ReLU units, zero biases
       fill(w, count, std::sqrt(6.0f / fan_in));
       std::fill_n(params.begin() + std::ptrdiff_t(b), out, 0.0f);
@@ -133,16 +145,16 @@ void Lenet5::init(Rng& rng) {
   };
   weights_and_bias(at.c1_w, at.c1_b, c1.weight_count(), 6, 25.0f);
   if (paper) {
-    fill(at.s2_w, 6, 2.4f / 4.0f);
-    fill(at.s2_b, 6, 2.4f / 4.0f);
+    fill(at.s2_w, 6, bound_for(4.0f));
+    fill(at.s2_b, 6, bound_for(4.0f));
     // C3's fan-in differs per map: 3, 4 or 6 S2 maps of 25 taps.
     for (int o = 0; o < 16; ++o) {
       const float fan_in = float(c3.inputs_of(o) * 25);
-      fill(at.c3_w + c3.weight_offset(o), std::size_t(c3.inputs_of(o)) * 25, 2.4f / fan_in);
-      fill(at.c3_b + o, 1, 2.4f / fan_in);
+      fill(at.c3_w + c3.weight_offset(o), std::size_t(c3.inputs_of(o)) * 25, bound_for(fan_in));
+      fill(at.c3_b + o, 1, bound_for(fan_in));
     }
-    fill(at.s4_w, 16, 2.4f / 4.0f);
-    fill(at.s4_b, 16, 2.4f / 4.0f);
+    fill(at.s4_w, 16, bound_for(4.0f));
+    fill(at.s4_b, 16, bound_for(4.0f));
   } else {
     weights_and_bias(at.c3_w, at.c3_b, c3.weight_count(), 16, 150.0f);
   }

@@ -498,22 +498,22 @@ TEST(Lenet5, NamesRoundTrip) {
 
 // ---- initialisation ----
 
-TEST(Lenet5, Paper1998InitWithinPlusMinus2Point4OverFanIn) {
+// Every 1998 tensor lies within ±bound(Fi) of its rule, and reaches past half of it (not degenerate).
+void expect_1998_init_bounds(InitRule rule, double (*bound_of)(double fan_in)) {
   Lenet5 model(Arch::Lenet5_1998);
   Rng rng(11);
-  model.init(rng);
-  // Appendix A: uniform in ±2.4/Fi, Fi the fan-in of the receiving unit (biases too).
+  model.init(rng, rule);
   auto within = [&](const char* name, std::size_t first, std::size_t count, double fan_in) {
-    const double bound = 2.4 / fan_in;
+    const double bound = bound_of(fan_in);
     const TensorInfo* t = model.find_tensor(name);
     ASSERT_NE(t, nullptr) << name;
     double largest = 0;
     for (std::size_t i = first; i < first + count; ++i) {
       const float w = model.params[t->offset + i];
-      ASSERT_LE(std::abs(w), bound) << name << "[" << i << "]";
+      ASSERT_LE(std::abs(w), bound * (1 + 1e-6)) << name << "[" << i << "]";
       largest = std::max(largest, double(std::abs(w)));
     }
-    // And it is not degenerate: with ≥ 20 values the largest reaches past half the bound.
+    // With ≥ 20 values the largest reaches past half the bound.
     if (count >= 20) {
       EXPECT_GT(largest, 0.5 * bound) << name;
     }
@@ -533,6 +533,35 @@ TEST(Lenet5, Paper1998InitWithinPlusMinus2Point4OverFanIn) {
   within("C5.bias", 0, 120, 400);
   within("F6.weight", 0, 10080, 120);
   within("F6.bias", 0, 84, 120);
+}
+
+TEST(Lenet5, Paper1998InitWithinPlusMinus2Point4OverFanIn) {
+  // Appendix A: uniform in ±2.4/Fi, Fi the fan-in of the receiving unit (biases too).
+  expect_1998_init_bounds(InitRule::Paper, [](double fan_in) { return 2.4 / fan_in; });
+}
+
+TEST(Lenet5, Sqrt1998InitWithinPlusMinusOneOverRootFanIn) {
+  // ±1/√Fi on every layer; S2/S4 (Fi = 4) get ±0.5.
+  expect_1998_init_bounds(InitRule::Sqrt, [](double fan_in) { return 1 / std::sqrt(fan_in); });
+}
+
+TEST(Lenet5, InitRuleDefaultAndNames) {
+  // The default is the rule the reproduction chose (docs/reproduction.md): init(rng) == init(rng, Sqrt).
+  Lenet5 a(Arch::Lenet5_1998), b(Arch::Lenet5_1998), c(Arch::Lenet5_1998);
+  Rng r1(5), r2(5), r3(5);
+  a.init(r1);
+  b.init(r2, InitRule::Sqrt);
+  c.init(r3, InitRule::Paper);
+  EXPECT_EQ(a.params, b.params);
+  EXPECT_NE(a.params, c.params);
+  // C5 under the paper's rule is 2.4/400 = 0.006 at most; under sqrt up to 0.05.
+  const TensorInfo* c5 = c.find_tensor("C5.weight");
+  EXPECT_LE(*std::max_element(c.params.begin() + std::ptrdiff_t(c5->offset),
+                              c.params.begin() + std::ptrdiff_t(c5->offset + c5->count)),
+            0.006f);
+  for (InitRule rule : {InitRule::Paper, InitRule::Sqrt})
+    EXPECT_EQ(parse_init_rule(init_rule_name(rule)), rule);
+  EXPECT_FALSE(parse_init_rule("xavier").has_value());
 }
 
 TEST(Lenet5, ModernInitHeUniformAndZeroBiases) {

@@ -31,6 +31,14 @@ inline LossKind default_loss(Arch arch) {
   return arch == Arch::Lenet5 ? LossKind::CrossEntropy : LossKind::Map;
 }
 
+// How the 1998 network's weights and biases start, each uniform in ±bound(Fi), Fi = fan-in of the receiving
+// unit. Paper: ±2.4/Fi (Appendix A). Sqrt: ±1/√Fi, the reading under which this implementation's first-pass
+// SDLM rates match the paper's reported range (docs/reproduction.md), and the default.
+enum class InitRule { Paper, Sqrt };
+inline constexpr InitRule kDefaultInitRule = InitRule::Sqrt;
+std::string_view init_rule_name(InitRule rule);  // "paper", "sqrt"
+std::optional<InitRule> parse_init_rule(std::string_view name);
+
 inline constexpr int kInputSide = 32;  // 28×28 MNIST padded by 2 pixels of background
 inline constexpr int kInputSize = kInputSide * kInputSide;
 inline constexpr int kClasses = 10;
@@ -67,8 +75,9 @@ class LENET_API Lenet5 {
   // Class probabilities from one sample's scores (softmax of logits, or of −penalties).
   void probabilities(float* out, const float* scores) const;
 
-  // 1998: uniform in ±2.4/Fi (Fi = fan-in of the receiving unit). Modern: He-uniform weights, zero biases.
-  void init(Rng& rng);
+  // 1998: every weight and bias uniform in ±bound(Fi) by `rule` (S2/S4: Fi = 4). Modern: He-uniform
+  // weights, zero biases (`rule` is not used).
+  void init(Rng& rng, InitRule rule = kDefaultInitRule);
   void zero_grad();
 
   // Shapes of each layer, fixed by the architecture.
