@@ -89,6 +89,12 @@ nlohmann::json train_recipe(const TrainConfig& cfg, int threads, const Dataset& 
                             const Dataset* test_set) {
   const OptimizerConfig& o = cfg.optimizer;
   const DistortRanges& d = cfg.distort_ranges;
+  nlohmann::json ranges = {
+      {"translate", d.translate}, {"scale", d.scale}, {"squeeze", d.squeeze}, {"shear", d.shear}};
+  if (d.elastic_alpha > 0) {  // only then, so that checkpoints written before elastic fields still resume
+    ranges["elastic_alpha"] = d.elastic_alpha;
+    ranges["elastic_sigma"] = d.elastic_sigma;
+  }
   return {{"batch", cfg.batch},
           {"optimizer",
            {{"kind", std::string(optimizer_name(o.kind))},
@@ -105,8 +111,7 @@ nlohmann::json train_recipe(const TrainConfig& cfg, int threads, const Dataset& 
           {"hessian_samples", cfg.hessian_samples},
           {"hessian_interval", cfg.hessian_interval},
           {"distort", cfg.distort},
-          {"distort_ranges",
-           {{"translate", d.translate}, {"scale", d.scale}, {"squeeze", d.squeeze}, {"shear", d.shear}}},
+          {"distort_ranges", ranges},
           {"keep_original", cfg.keep_original},
           {"eval_train", cfg.eval_train},
           {"loss", std::string(loss_name(cfg.loss))},

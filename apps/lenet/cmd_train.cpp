@@ -40,6 +40,10 @@ struct TrainOptions {
   int hessian_samples = kDefaults.hessian_samples;
   int hessian_interval = kDefaults.hessian_interval;
   bool distort = false;
+  bool elastic = false;
+  float elastic_alpha = kElasticAlpha;
+  float elastic_sigma = kElasticSigma;
+  std::string init = "default";  // lenet5-1998: paper or sqrt (kDefaultInitRule)
   bool eval_train = false;
   std::string loss = "default";
   float map_j = kDefaults.map_j;
@@ -121,7 +125,11 @@ TrainConfig config_from_options(const TrainOptions& o, Arch arch) {
   cfg.optimizer.sdlm_mu = o.sdlm_mu;
   cfg.hessian_samples = o.hessian_samples;
   cfg.hessian_interval = o.hessian_interval;
-  cfg.distort = o.distort;
+  cfg.distort = o.distort || o.elastic;
+  if (o.elastic) {
+    cfg.distort_ranges.elastic_alpha = o.elastic_alpha;
+    cfg.distort_ranges.elastic_sigma = o.elastic_sigma;
+  }
   cfg.eval_train = o.eval_train;
   if (o.loss != "default") {
     const auto loss = parse_loss(o.loss);
@@ -156,11 +164,26 @@ void check_checkpoint_options(const TrainOptions& o) {
         " already exists: add --resume to continue that run, or remove the file to start afresh");
 }
 
+// --init: the 1998 network's initialisation rule (the modern one has only He-uniform).
+InitRule init_rule_from_options(const TrainOptions& o, Arch arch) {
+  if (o.init == "default") return kDefaultInitRule;
+  const auto rule = parse_init_rule(o.init);
+  if (!rule) throw CommandError("--init must be paper or sqrt, not '" + o.init + "'");
+  if (arch != Arch::Lenet5_1998)
+    throw CommandError("--init " + o.init +
+                       " applies to --arch lenet5-1998 only (lenet5 starts from He-uniform weights)");
+  return *rule;
+}
+
+std::string init_name(const TrainOptions& o, Arch arch) {
+  return arch == Arch::Lenet5_1998 ? std::string(init_rule_name(init_rule_from_options(o, arch))) : "he";
+}
+
 // The model to train: freshly initialised, or with --resume the checkpoint's, whose state is returned.
 std::optional<TrainState> start_model(Lenet5& model, const TrainOptions& o) {
   if (!o.resume) {
     Rng init_rng(o.seed);
-    model.init(init_rng);
+    model.init(init_rng, init_rule_from_options(o, model.arch()));
     return std::nullopt;
   }
   Checkpoint c = load_checkpoint(o.checkpoint);
@@ -177,6 +200,9 @@ nlohmann::json log_line(const EpochStats& s, const TrainOptions& o, const TrainC
   j["arch"] = o.arch;
   j["optimizer"] = std::string(optimizer_name(cfg.optimizer.kind));
   j["distort"] = cfg.distort;
+  j["elastic_alpha"] = cfg.distort_ranges.elastic_alpha;
+  j["init"] = init_name(o, parse_arch(o.arch).value_or(Arch::Lenet5));
+  j["sdlm_mu"] = cfg.optimizer.sdlm_mu;
   j["seed"] = cfg.seed;
   j["threads"] = cfg.threads;
   j["test_error"] = 1 - s.test_accuracy;
@@ -233,7 +259,10 @@ void print_start(const TrainOptions& o, const TrainConfig& cfg, const Dataset& t
       stderr, "training %s on %d images (%s), %d epochs, batch %s, %s %s, loss %s%s, seed %llu, %d threads\n",
       o.arch.c_str(), train_set.count, o.data.c_str(), cfg.epochs, batch.c_str(),
       std::string(optimizer_name(cfg.optimizer.kind)).c_str(), schedule.c_str(),
-      std::string(loss_name(cfg.loss)).c_str(), cfg.distort ? ", distortions" : "",
+      std::string(loss_name(cfg.loss)).c_str(),
+      cfg.distort
+          ? (cfg.distort_ranges.elastic_alpha > 0 ? ", affine + elastic distortions" : ", distortions")
+          : "",
       static_cast<unsigned long long>(cfg.seed), cfg.threads);
   if (resume)
     std::fprintf(stderr, "resuming from %s at %s\n", o.checkpoint.c_str(),
@@ -244,6 +273,7 @@ void run_train(const TrainOptions& o) {
   const auto arch = parse_arch(o.arch);
   if (!arch) throw CommandError("--arch must be lenet5 or lenet5-1998, not '" + o.arch + "'");
   const TrainConfig cfg = config_from_options(o, *arch);
+  const std::string init = init_name(o, *arch);
   Dataset train_set = load_split(o.data, Split::Train);
   const Dataset test_set = load_split(o.data, Split::Test);
   train_set.take_first(o.limit);
@@ -283,6 +313,7 @@ void run_train(const TrainOptions& o) {
   if (!o.out.empty()) {
     const nlohmann::json meta = {{"recipe", train_recipe(cfg, cfg.threads, train_set, &test_set)},
                                  {"epochs", cfg.epochs},
+                                 {"init", init},
                                  {"test_accuracy", last.test_accuracy},
                                  {"train_accuracy", last.train_accuracy}};
     save_lenet5(o.out, model, meta);
@@ -350,8 +381,21 @@ void add_train_command(CLI::App& app) {
       "--distort", o->distort,
       "Train each pass on fresh random affine distortions (translation, scaling, squeeze, shear) of "
       "90% of the images, the paper's Section III-C");
+  cmd->add_flag("--elastic", o->elastic,
+                "With the affine distortions (implies --distort), elastic displacement fields: uniform noise "
+                "smoothed by a Gaussian of --elastic-sigma, times --elastic-alpha (Simard et al. 2003)");
+  cmd->add_option("--elastic-alpha", o->elastic_alpha, "--elastic: scale of the displacement field, pixels")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--elastic-sigma", o->elastic_sigma, "--elastic: the smoothing Gaussian's sigma, pixels")
+      ->capture_default_str()
+      ->check(CLI::Range(0.5, 10.0));
   cmd->add_flag("--eval-train", o->eval_train,
                 "After each pass also measure the error on the whole training set (the paper's Fig. 5)");
+  cmd->add_option("--init", o->init,
+                  "lenet5-1998: initial weights uniform in +-2.4/Fi (paper, Appendix A) or +-1/sqrt(Fi) "
+                  "(sqrt); default: sqrt, see docs/reproduction.md")
+      ->capture_default_str();
   cmd->add_option("--loss", o->loss, "default, xent (lenet5), map or mle (lenet5-1998)")
       ->capture_default_str();
   cmd->add_option("--map-j", o->map_j, "The constant j of the MAP loss (Eq. 9)")
