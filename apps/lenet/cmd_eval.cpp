@@ -1,5 +1,5 @@
-// `lenet eval`: accuracy, per-class precision and recall and the confusion matrix of a saved model
-// on an idx test set, as a table or as one JSON object.
+// `lenet eval`: accuracy, per-class precision and recall and the confusion matrix of a saved model (or of
+// a committee of several, their class probabilities averaged) on an idx test set, as a table or as JSON.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -7,6 +7,7 @@
 #include <string>
 
 #include "commands.h"
+#include "lenet/committee.h"
 #include "lenet/idx.h"
 #include "lenet/lenet5_io.h"
 #include "lenet/report.h"
@@ -17,7 +18,7 @@ namespace lenet::app {
 namespace {
 
 struct EvalOptions {
-  std::string model;
+  std::vector<std::string> models;
   std::string data = "data/mnist";
   std::string split = "test";
   int threads = 0;
@@ -53,10 +54,20 @@ void write_report(const EvalOptions& o, const Dataset& data, const EvalResult& r
 }
 
 void run_eval(const EvalOptions& o) {
-  const LoadedModel loaded = load_lenet5(o.model);
   if (o.split != "test" && o.split != "train") throw CommandError("--split must be test or train");
+  std::vector<LoadedModel> loaded;
+  std::vector<const Lenet5*> members;
+  loaded.reserve(o.models.size());
+  for (const std::string& path : o.models) loaded.push_back(load_lenet5(path));
+  for (const LoadedModel& m : loaded) members.push_back(&m.model);
   const Dataset data = load_split(o.data, o.split == "test" ? Split::Test : Split::Train);
-  const EvalResult r = evaluate(loaded.model, data, o.threads);
+  const EvalResult r = evaluate_committee(members, data, o.threads);
+  std::string name = o.models[0], arch(arch_name(members[0]->arch()));
+  if (members.size() > 1) {
+    name = "committee of " + std::to_string(members.size()) + " models";
+    for (const Lenet5* m : members)
+      if (m->arch() != members[0]->arch()) arch = "mixed";
+  }
   if (!o.report.empty()) write_report(o, data, r);
 
   std::array<double, kClasses> precision{}, recall{};
@@ -70,16 +81,22 @@ void run_eval(const EvalOptions& o) {
     recall[c] = actual ? double(tp) / actual : 0.0;
   }
   if (o.json) {
-    nlohmann::json j = {{"model", o.model},        {"arch", std::string(arch_name(loaded.model.arch()))},
-                        {"data", o.data},          {"split", o.split},
-                        {"count", r.count},        {"accuracy", r.accuracy},
-                        {"error", 1 - r.accuracy}, {"loss", r.loss},
-                        {"precision", precision},  {"recall", recall},
-                        {"confusion", r.confusion}};
+    nlohmann::json j = {
+        {"model", o.models.size() == 1 ? nlohmann::json(o.models[0]) : nlohmann::json(o.models)},
+        {"arch", arch},
+        {"data", o.data},
+        {"split", o.split},
+        {"count", r.count},
+        {"accuracy", r.accuracy},
+        {"error", 1 - r.accuracy},
+        {"loss", r.loss},
+        {"precision", precision},
+        {"recall", recall},
+        {"confusion", r.confusion}};
     std::printf("%s\n", j.dump().c_str());
     return;
   }
-  std::printf("%s on %s (%s, %d images)\n", o.model.c_str(), o.data.c_str(), o.split.c_str(), r.count);
+  std::printf("%s on %s (%s, %d images)\n", name.c_str(), o.data.c_str(), o.split.c_str(), r.count);
   std::printf("accuracy %.2f%%  (error %.2f%%, %lld wrong)\n\n", 100 * r.accuracy, 100 * (1 - r.accuracy),
               static_cast<long long>(r.count - std::llround(r.accuracy * r.count)));
   std::printf("class  precision  recall\n");
@@ -100,7 +117,11 @@ void run_eval(const EvalOptions& o) {
 void add_eval_command(CLI::App& app) {
   auto o = std::make_shared<EvalOptions>();
   CLI::App* cmd = app.add_subcommand("eval", "Evaluate a saved model on an idx dataset");
-  cmd->add_option("--model", o->model, "Model file written by lenet train")->required();
+  cmd->add_option("--model", o->models,
+                  "Model file written by lenet train; several (--model A B C or --model A --model B) form a "
+                  "committee whose class probabilities are averaged")
+      ->required()
+      ->expected(1, 1000);
   cmd->add_option("--data", o->data, "Directory with the idx files")->capture_default_str();
   cmd->add_option("--split", o->split, "test or train")->capture_default_str();
   cmd->add_option("--threads", o->threads, "Threads (0: all cores)")
