@@ -19,6 +19,7 @@ void add_visualize_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
 void add_export_command(CLI::App& app);
+void add_baselines_command(CLI::App& app);
 
 // Thrown by commands to leave with a message and a non-zero status.
 struct CommandError : std::runtime_error {
