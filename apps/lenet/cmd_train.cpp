@@ -43,7 +43,7 @@ struct TrainOptions {
   bool elastic = false;
   float elastic_alpha = kElasticAlpha;
   float elastic_sigma = kElasticSigma;
-  std::string init = "default";  // lenet5-1998: paper or sqrt (kDefaultInitRule)
+  std::string init = "default";  // lenet5-1998: paper or sqrt; default: kDefaultInitRule
   bool eval_train = false;
   std::string loss = "default";
   float map_j = kDefaults.map_j;
@@ -394,7 +394,7 @@ void add_train_command(CLI::App& app) {
                 "After each pass also measure the error on the whole training set (the paper's Fig. 5)");
   cmd->add_option("--init", o->init,
                   "lenet5-1998: initial weights uniform in +-2.4/Fi (paper, Appendix A) or +-1/sqrt(Fi) "
-                  "(sqrt); default: sqrt, see docs/reproduction.md")
+                  "(sqrt); default: paper, see docs/reproduction.md")
       ->capture_default_str();
   cmd->add_option("--loss", o->loss, "default, xent (lenet5), map or mle (lenet5-1998)")
       ->capture_default_str();
