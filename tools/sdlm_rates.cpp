@@ -11,7 +11,7 @@
 #include "lenet/idx.h"
 #include "lenet/lenet5.h"
 #include "lenet/rng.h"
-#include "lenet/trainer.h"
+#include "lenet/engine.h"
 
 int main(int argc, char** argv) {
   using namespace lenet;
@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   shuffle(order.data(), order.size(), pick);
   for (InitRule rule : {InitRule::Paper, InitRule::Sqrt}) {
     Lenet5 model(Arch::Lenet5_1998);
-    Rng rng(std::uint64_t(seed));
+    Rng rng{std::uint64_t(seed)};
     model.init(rng, rule);
     Engine engine(model, 1, kSamples);
     std::vector<float> h(model.params.size(), 0.0f);
