@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Fig. 9 of the paper, redrawn with our figures: test error per classifier (ours beside the paper's), and the
 parameters-versus-error plot of every network in the comparison.
 

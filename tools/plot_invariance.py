@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Test error of a fully connected net and of LeNet-5 against shift, rotation and scale of the test digits.
 
 Usage: tools/plot_invariance.py INVARIANCE.jsonl OUT.png   (the --json lines of `lenet baselines --invariance`)
