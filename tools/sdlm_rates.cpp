@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "lenet/engine.h"
 #include "lenet/idx.h"
 #include "lenet/lenet5.h"
 #include "lenet/rng.h"
-#include "lenet/engine.h"
 
 int main(int argc, char** argv) {
   using namespace lenet;
