@@ -1,21 +1,35 @@
-// The web demo's HTTP server on cpp-httplib: request checking (sizes, content types, JSON, pixel values),
-// a pool of per-thread classifiers over the shared model, JSON answers and errors, one log line per request.
+// The web demo's HTTP server on libmicrohttpd: connection policing (head and body deadlines, caps, strict
+// lengths), request checking, a bounded pool of workers that run the network, JSON answers, one log line
+// each.
 #include "lenet/server.h"
 
-#include <httplib.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stb_image.h>  // only stbi_info_from_memory, to refuse huge pictures before decoding; see image.cpp
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <chrono>
 #include <cmath>
-#include <csignal>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <deque>
+#include <map>
 #include <mutex>
 #include <new>
+#include <set>
 #include <thread>
 
 #include "lenet/classify.h"
@@ -26,9 +40,11 @@ namespace lenet {
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
 constexpr int kMnistPixels = kMnistSide * kMnistSide;
-// An idle keep-alive connection holds a worker thread (cpp-httplib 0.11), so idle ones are let go soon.
-constexpr time_t kKeepAliveSeconds = 2;
+constexpr int kListenBacklog = 1024;      // the kernel caps it at net.core.somaxconn (4096 by default)
+constexpr int kWatchdogPeriodMs = 200;    // how often deadlines are checked
+constexpr std::size_t kMaxQueued = 4096;  // pictures waiting for a worker; beyond: 503
 
 // A request the server refuses: status (4xx) and a message for the client.
 struct HttpError : std::runtime_error {
@@ -36,18 +52,15 @@ struct HttpError : std::runtime_error {
   int status;
 };
 
-void send_error(httplib::Response& res, int status, const std::string& message) {
-  res.status = status;
-  // Messages may quote the request (e.g. its path), which need not be UTF-8: such bytes become U+FFFD
-  // instead of an exception that would end the process (found by fuzz/fuzz_http).
-  res.set_content(nlohmann::json{{"error", message}, {"status", status}}.dump(
-                      -1, ' ', false, nlohmann::json::error_handler_t::replace),
-                  "application/json");
+// Messages may quote the request (e.g. its path), which need not be UTF-8: such bytes become U+FFFD
+// instead of an exception (found by fuzz/fuzz_http).
+std::string error_json(int status, const std::string& message) {
+  return nlohmann::json{{"error", message}, {"status", status}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 // "Image/PNG; charset=x" -> "image/png"
-std::string media_type(const httplib::Request& req) {
-  std::string t = req.get_header_value("Content-Type");
+std::string media_type(std::string t) {
   t = t.substr(0, t.find(';'));
   t.erase(std::remove_if(t.begin(), t.end(), [](unsigned char ch) { return std::isspace(ch); }), t.end());
   std::transform(t.begin(), t.end(), t.begin(), [](unsigned char ch) { return char(std::tolower(ch)); });
@@ -58,13 +71,50 @@ bool is_image_type(const std::string& type) {
   return type.rfind("image/", 0) == 0 || type == "application/octet-stream";
 }
 
-bool query_flag(const httplib::Request& req, const char* name) {
-  if (!req.has_param(name)) return false;
-  const std::string v = req.get_param_value(name);
-  if (v.empty() || v == "1" || v == "true") return true;
-  if (v == "0" || v == "false") return false;
-  throw HttpError(400,
-                  std::string("query parameter ") + name + " must be 1, true, 0 or false, not '" + v + "'");
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// %XX decoding (and '+' as space in a query); a NUL, encoded or not, would let "/index.html%00.png" name
+// another file than it seems to, so it is refused, as is a broken escape.
+std::string percent_decode(std::string_view s, bool plus_is_space, const char* what) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '%') {
+      const int hi = i + 2 < s.size() ? hex_value(s[i + 1]) : -1;
+      const int lo = i + 2 < s.size() ? hex_value(s[i + 2]) : -1;
+      if (hi < 0 || lo < 0) throw HttpError(400, std::string("bad %-escape in the ") + what);
+      c = char(hi * 16 + lo);
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      c = ' ';
+    }
+    if (c == '\0') throw HttpError(400, std::string("NUL byte in the ") + what);
+    out.push_back(c);
+  }
+  return out;
+}
+
+// Control characters, backslash and non-ASCII bytes as \xHH, so that a path cannot forge log lines or send
+// escape sequences to the terminal that shows the log.
+std::string log_escape(std::string_view s) {
+  std::string out;
+  for (const char ch : s) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c >= 0x7f || c == '\\') {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out.push_back(ch);
+    }
+  }
+  return out;
 }
 
 // nlohmann's messages start with "[json.exception.parse_error.101] "; the client needs only the rest.
@@ -136,78 +186,153 @@ nlohmann::json guess_json(const DigitGuess& g) {
   return {{"digit", g.digit}, {"confidence", g.confidence}, {"probabilities", g.probabilities}};
 }
 
-// Classifiers handed out one per request: each owns its activations; all share the read-only model.
-class ClassifierPool {
- public:
-  explicit ClassifierPool(const Lenet5& model) : model_(&model) {}
-
-  class Lease {
-   public:
-    Lease(ClassifierPool& pool, std::unique_ptr<DigitClassifier> c) : pool_(&pool), c_(std::move(c)) {}
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-    ~Lease() { pool_->give_back(std::move(c_)); }
-    DigitClassifier& operator*() { return *c_; }
-
-   private:
-    ClassifierPool* pool_;
-    std::unique_ptr<DigitClassifier> c_;
-  };
-
-  Lease borrow() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (!free_.empty()) {
-        std::unique_ptr<DigitClassifier> c = std::move(free_.back());
-        free_.pop_back();
-        return Lease(*this, std::move(c));
-      }
-    }
-    return Lease(*this, std::make_unique<DigitClassifier>(*model_));
-  }
-
- private:
-  void give_back(std::unique_ptr<DigitClassifier> c) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    free_.push_back(std::move(c));
-  }
-
-  const Lenet5* model_;
-  std::mutex mutex_;
-  std::vector<std::unique_ptr<DigitClassifier>> free_;
-};
-
 std::string format_ms(double ms) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f", ms);
   return buf;
 }
 
-std::string body_limit_message(std::size_t max_body) {
-  return "request body larger than the limit of " + std::to_string(max_body) + " bytes";
+double thread_cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) / 1e6;
 }
 
-std::string status_message(int status, const httplib::Request& req, std::size_t max_body) {
-  switch (status) {
-    case 400:
-      return "bad request";
-    case 404:
-      return "no such resource: " + req.method + " " + req.path;
-    case 413:
-      return body_limit_message(max_body);
-    case 414:
-      return "request URI too long";
-    case 405:
-      return "method not allowed";
-    default:
-      return "HTTP status " + std::to_string(status);
+// Where a connection is in its current request; the watchdog enforces the deadline of each phase.
+enum class Phase { Head, Body, Working, Answering };
+
+struct Request;
+
+// One TCP connection (libmicrohttpd's socket context): its socket, phase and the request it carries.
+struct Connection {
+  int fd = -1;
+  std::string address;
+  Phase phase = Phase::Head;
+  Clock::time_point since = Clock::now();
+  bool dropped = false;  // shut down by the watchdog
+  std::string raw_uri;   // as sent, before libmicrohttpd unescapes it
+  std::unique_ptr<Request> request;
+};
+
+// One HTTP request: what was asked, its body, and the answer once there is one.
+struct Request {
+  std::string method, path, content_type;
+  std::map<std::string, std::string> query;
+  std::string body;
+  std::size_t accounted = 0;  // body bytes counted against max_buffered_bytes
+  std::atomic<std::size_t>* buffered = nullptr;
+  bool wants_body = false;  // an API POST whose body is read
+  bool too_large = false;   // a chunked body went over the limit: the rest is dropped
+  bool queued = false;      // handed to a worker, connection suspended
+  bool answered = false;    // a worker filled status/answer
+  int status = 200;
+  std::string answer, answer_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+  Clock::time_point start = Clock::now();
+  double cpu_ms = -1;
+
+  ~Request() {
+    if (buffered) *buffered -= accounted;
+  }
+  void fail(int code, const std::string& message) {
+    status = code;
+    answer = error_json(code, message);
+    answer_type = "application/json";
+  }
+  std::string param(const std::string& name) const {
+    const auto it = query.find(name);
+    return it == query.end() ? std::string() : it->second;
+  }
+  bool has_param(const std::string& name) const { return query.count(name) != 0; }
+};
+
+bool query_flag(const Request& req, const char* name) {
+  if (!req.has_param(name)) return false;
+  const std::string v = req.param(name);
+  if (v.empty() || v == "1" || v == "true") return true;
+  if (v == "0" || v == "false") return false;
+  throw HttpError(400,
+                  std::string("query parameter ") + name + " must be 1, true, 0 or false, not '" + v + "'");
+}
+
+// The path (decoded) and the query (each name and value decoded) of a request target.
+void parse_target(Request& req, std::string_view raw) {
+  const std::size_t q = raw.find('?');
+  req.path = percent_decode(raw.substr(0, q), false, "path");
+  if (q == std::string_view::npos) return;
+  std::string_view query = raw.substr(q + 1);
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    if (!pair.empty()) {
+      const std::size_t eq = pair.find('=');
+      const std::string name = percent_decode(pair.substr(0, eq), true, "query");
+      req.query[name] =
+          eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1), true, "query");
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+}
+
+struct HeaderScan {
+  int count = 0;
+  int content_lengths = 0;
+  std::string content_length;
+  std::string transfer_encoding;
+};
+
+MHD_Result scan_header(void* cls, MHD_ValueKind, const char* key, const char* value) {
+  auto* s = static_cast<HeaderScan*>(cls);
+  ++s->count;
+  if (strcasecmp(key, "Content-Length") == 0) {
+    ++s->content_lengths;
+    s->content_length = value ? value : "";
+  } else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+    s->transfer_encoding = value ? value : "";
+  }
+  return MHD_YES;
+}
+
+// A request's framing, checked before anything else: anything ambiguous is refused, so that no two
+// programs on the path can read a different request out of the same bytes.
+void check_framing(const HeaderScan& h, const Request& req, const ServerOptions& o) {
+  if (h.count > o.max_headers)
+    throw HttpError(431, std::to_string(h.count) + " header lines; this server takes at most " +
+                             std::to_string(o.max_headers));
+  if (h.content_lengths > 1) throw HttpError(400, "more than one Content-Length header");
+  if (h.content_lengths == 1) {
+    const std::string& v = h.content_length;
+    if (v.empty() || v.size() > 18 ||
+        !std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); }))
+      throw HttpError(400, "Content-Length must be a decimal number of bytes, not '" + v + "'");
+    if (!h.transfer_encoding.empty())
+      throw HttpError(400, "both Content-Length and Transfer-Encoding: send one of them");
+    if (std::stoull(v) > o.max_body_bytes)
+      throw HttpError(413,
+                      "request body larger than the limit of " + std::to_string(o.max_body_bytes) + " bytes");
+  } else if (h.transfer_encoding.empty() && req.method == "POST") {
+    throw HttpError(411, "POST needs a Content-Length header (or Transfer-Encoding: chunked)");
   }
 }
 
 }  // namespace
 
+std::string content_type_for(std::string_view name) {
+  const std::size_t dot = name.find_last_of('.');
+  const std::string_view ext = dot == std::string_view::npos ? std::string_view() : name.substr(dot + 1);
+  if (ext == "html") return "text/html; charset=utf-8";
+  if (ext == "js") return "text/javascript; charset=utf-8";
+  if (ext == "css") return "text/css; charset=utf-8";
+  if (ext == "svg") return "image/svg+xml";
+  if (ext == "png") return "image/png";
+  if (ext == "ico") return "image/x-icon";
+  if (ext == "json") return "application/json";
+  return "application/octet-stream";
+}
+
 struct DigitServer::Impl {
-  Impl(const LoadedModel& loaded, ServerOptions o) : model(loaded.model), options(std::move(o)), pool(model) {
+  Impl(const LoadedModel& loaded, ServerOptions o) : model(loaded.model), options(std::move(o)) {
     info = {{"arch", std::string(arch_name(model.arch()))},
             {"parameters", model.parameter_count()},
             {"input", {1, kInputSide, kInputSide}},
@@ -222,7 +347,11 @@ struct DigitServer::Impl {
                                 {"multiply_adds", l.connections}});
       if (l.name == "C1" || l.name == "S2" || l.name == "C3" || l.name == "S4") map_layers.push_back(l);
     }
+    info_body =
+        info.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // name need not be UTF-8
   }
+
+  // ---- the endpoints that run the network (on a worker thread) ----
 
   // C1, S2, C3 and S4 of the sample in slot 0 of the classifier's last batch.
   nlohmann::json feature_maps(const Activations& a) const {
@@ -249,78 +378,42 @@ struct DigitServer::Impl {
     return out;
   }
 
-  // The body, read here rather than by httplib: httplib 0.11 applies its payload limit to Content-Length
-  // only, and would buffer a chunked body of any size.
-  std::string read_body(const httplib::Request& req, const httplib::ContentReader& reader,
-                        httplib::Response& res) const {
-    std::string body;
-    bool too_large = false;
-    const auto receive = [&](const char* data, std::size_t size) {
-      if (size > options.max_body_bytes - body.size()) {
-        too_large = true;
-        return false;
-      }
-      body.append(data, size);
-      return true;
-    };
-    // Asked for a multipart body as a whole, httplib fails; it is read part by part instead, only to be
-    // refused for its content type like any other.
-    const bool complete = req.is_multipart_form_data()
-                              ? reader([](const httplib::MultipartFormData&) { return true; }, receive)
-                              : reader(receive);
-    if (too_large || (!complete && res.status == 413)) {
-      res.set_header("Connection", "close");  // the rest of the body is never read
-      throw HttpError(413, body_limit_message(options.max_body_bytes));
-    }
-    if (!complete) {
-      res.set_header("Connection", "close");
-      throw HttpError(400, "could not read the request body");
-    }
-    return body;
-  }
-
-  // Both endpoints read the whole body (within the limit) before judging the request, so that a refused
-  // request leaves a keep-alive connection ready for the next one.
-  void predict(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
-    const std::string body = read_body(req, reader, res);
-    const std::string type = media_type(req);
+  void predict(DigitClassifier& classifier, Request& req) {
+    const std::string type = media_type(req.content_type);
     PixelRequest r;
     if (type == "application/json") {
-      r = parse_pixel_request(body);
+      r = parse_pixel_request(req.body);
       r.maps = r.maps || query_flag(req, "maps");
     } else if (is_image_type(type)) {
       r.maps = query_flag(req, "maps");
-      r.image = preprocess_digit(decode_upload(body, options.max_image_pixels));
+      r.image = preprocess_digit(decode_upload(req.body, options.max_image_pixels));
     } else {
       throw HttpError(
           415, "unsupported Content-Type '" + type +
                    "': send an image (image/png, image/jpeg, ...) or application/json {\"pixels\": [...]}");
     }
-    auto lease = pool.borrow();
-    const DigitGuess g = (*lease).classify(r.image);
+    const DigitGuess g = classifier.classify(r.image);
     nlohmann::json j = guess_json(g);
     j["input"] = image_json(r.image);
-    if (r.maps) j["maps"] = feature_maps((*lease).activations());
-    res.set_content(j.dump(), "application/json");
+    if (r.maps) j["maps"] = feature_maps(classifier.activations());
+    req.answer = j.dump();
   }
 
-  void read(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
-    const std::string body = read_body(req, reader, res);
-    const std::string type = media_type(req);
+  void read(DigitClassifier& classifier, Request& req) {
+    const std::string type = media_type(req.content_type);
     if (!is_image_type(type))
       throw HttpError(415,
                       "unsupported Content-Type '" + type + "': send an image (image/png, image/jpeg, ...)");
     ReadOptions ro;
     if (req.has_param("reject")) {
-      const std::string v = req.get_param_value("reject");
+      const std::string v = req.param("reject");
       char* end = nullptr;
       ro.reject_below = std::strtof(v.c_str(), &end);
       if (v.empty() || *end != '\0' || !(ro.reject_below >= 0 && ro.reject_below <= 1))
         throw HttpError(400, "query parameter reject must be a number in 0..1, not '" + v + "'");
     }
-    const GreyImage grey = decode_upload(body, options.max_image_pixels);
-    auto lease = pool.borrow();
-    const Reading reading = read_number(*lease, grey, ro);
+    const GreyImage grey = decode_upload(req.body, options.max_image_pixels);
+    const Reading reading = read_number(classifier, grey, ro);
     nlohmann::json digits = nlohmann::json::array();
     for (const ReadDigit& d : reading.digits) {
       nlohmann::json j = guess_json(d.guess);
@@ -328,118 +421,471 @@ struct DigitServer::Impl {
       j["input"] = image_json(d.input);
       digits.push_back(std::move(j));
     }
-    res.set_content(
-        nlohmann::json{
-            {"text", reading.text}, {"width", grey.width}, {"height", grey.height}, {"digits", digits}}
-            .dump(),
-        "application/json");
+    req.answer = nlohmann::json{
+        {"text", reading.text},
+        {"width", grey.width},
+        {"height", grey.height},
+        {"digits",
+         digits}}.dump();
   }
 
-  // Every handler's failures become JSON errors; the time spent is reported in Server-Timing (and logged).
-  using Endpoint = void (Impl::*)(const httplib::Request&, httplib::Response&, const httplib::ContentReader&);
-  httplib::Server::HandlerWithContentReader guarded(Endpoint handler) {
-    return [this, handler](const httplib::Request& req, httplib::Response& res,
-                           const httplib::ContentReader& reader) {
-      const auto t0 = std::chrono::steady_clock::now();
-      try {
-        (this->*handler)(req, res, reader);
-      } catch (const HttpError& e) {
-        send_error(res, e.status, e.what());
-      } catch (const ImageError& e) {
-        send_error(res, 422, e.what());
-      } catch (const std::bad_alloc&) {
-        send_error(res, 503, "out of memory");
-      } catch (const std::exception& e) {
-        send_error(res, 500, std::string("internal error: ") + e.what());
-      } catch (...) {
-        send_error(res, 500, "internal error");
+  // Runs one request's endpoint; every failure becomes a JSON error (the one place exceptions map to codes).
+  void run(DigitClassifier& classifier, Request& req) {
+    const double cpu0 = thread_cpu_ms();
+    try {
+      req.status = 200;
+      if (req.too_large)
+        throw HttpError(413, "request body larger than the limit of " +
+                                 std::to_string(options.max_body_bytes) + " bytes");
+      if (req.path == "/api/predict")
+        predict(classifier, req);
+      else
+        read(classifier, req);
+    } catch (const HttpError& e) {
+      req.fail(e.status, e.what());
+    } catch (const ImageError& e) {
+      req.fail(422, e.what());
+    } catch (const std::bad_alloc&) {
+      req.fail(503, "out of memory");
+    } catch (const std::exception& e) {
+      req.fail(500, std::string("internal error: ") + e.what());
+    } catch (...) {
+      req.fail(500, "internal error");
+    }
+    req.cpu_ms = thread_cpu_ms() - cpu0;
+    req.body.clear();
+    req.body.shrink_to_fit();
+  }
+
+  // ---- workers ----
+
+  struct Job {
+    MHD_Connection* connection;
+    Request* request;
+  };
+
+  void worker_loop() {
+    DigitClassifier classifier(model);
+    for (;;) {
+      Job job{};
+      {
+        std::unique_lock<std::mutex> lock(jobs_mutex);
+        jobs_cv.wait(lock, [&] { return stopping_workers || !jobs.empty(); });
+        if (stopping_workers) return;  // stop() answers what is left
+        job = jobs.front();
+        jobs.pop_front();
       }
-      const double ms =
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      res.set_header("Server-Timing", "app;dur=" + format_ms(ms));
-    };
+      run(classifier, *job.request);
+      job.request->answered = true;
+      MHD_resume_connection(job.connection);
+    }
   }
 
-  void setup() {
-    svr.new_task_queue = [n = std::max(1, options.threads)] {
-      return new httplib::ThreadPool(std::size_t(n));
-    };
-    svr.set_payload_max_length(options.max_body_bytes);
-    svr.set_keep_alive_timeout(kKeepAliveSeconds);
-    // httplib's default also sets SO_REUSEPORT, which lets a second server share a port in use without a
-    // word; SO_REUSEADDR alone only allows a quick restart.
-    svr.set_socket_options([](socket_t sock) {
-      const int yes = 1;
-      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    });
+  // ---- the event loop's side: routing and answers that cost nothing ----
 
-    svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-      res.set_content(R"({"status":"ok"})", "application/json");
-    });
-    svr.Get("/api/model", [body = info.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)](
-                              const httplib::Request&, httplib::Response& res) {
-      res.set_content(body, "application/json");  // the model name need not be UTF-8
-    });
-    svr.Post("/api/predict", guarded(&Impl::predict));
-    svr.Post("/api/read", guarded(&Impl::read));
-    for (const char* path : {"/api/predict", "/api/read"})
-      svr.Get(path, [](const httplib::Request& req, httplib::Response& res) {
-        res.set_header("Allow", "POST");
-        send_error(res, 405, req.path + " takes POST");
-      });
+  MHD_Result send(MHD_Connection* connection, Connection* conn, Request& req) {
+    MHD_Response* response =
+        MHD_create_response_from_buffer(req.answer.size(), req.answer.data(), MHD_RESPMEM_MUST_COPY);
+    if (!response) return MHD_NO;
+    finish(connection, conn, req, response);
+    return queue(connection, conn, req, response);
+  }
 
-    // The page: no inline script and nothing from elsewhere, so a strict policy costs nothing.
-    const httplib::Headers page_headers = {
+  void finish(MHD_Connection*, Connection*, Request& req, MHD_Response* response) {
+    MHD_add_response_header(response, "Content-Type", req.answer_type.c_str());
+    for (const auto& [k, v] : req.headers) MHD_add_response_header(response, k.c_str(), v.c_str());
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - req.start).count();
+    std::string timing = "app;dur=" + format_ms(ms);
+    if (req.cpu_ms >= 0) timing += ", cpu;dur=" + format_ms(req.cpu_ms);
+    MHD_add_response_header(response, "Server-Timing", timing.c_str());
+  }
+
+  MHD_Result queue(MHD_Connection* connection, Connection* conn, Request& req, MHD_Response* response,
+                   std::size_t size = std::size_t(-1)) {
+    const MHD_Result ok = MHD_queue_response(connection, unsigned(req.status), response);
+    MHD_destroy_response(response);
+    if (conn) {
+      std::lock_guard<std::mutex> lock(conns_mutex);
+      conn->phase = Phase::Answering;
+      conn->since = Clock::now();
+    }
+    if (options.log) {
+      // "127.0.0.1 POST /api/predict 200 5120B 3.2ms"
+      const double ms = std::chrono::duration<double, std::milli>(Clock::now() - req.start).count();
+      std::string line = conn ? conn->address : std::string("-");
+      for (const std::string& field :
+           {log_escape(req.method), log_escape(req.path), std::to_string(req.status)})
+        line.append(" ").append(field.empty() ? "-" : field);
+      line.append(" ")
+          .append(std::to_string(size == std::size_t(-1) ? req.answer.size() : size))
+          .append("B ")
+          .append(format_ms(ms))
+          .append("ms");
+      options.log(line);
+    }
+    return ok;
+  }
+
+  // A file of the page: built in, or from --web, opened beneath the directory (no symlink or ".." out).
+  MHD_Result serve_file(MHD_Connection* connection, Connection* conn, Request& req) {
+    static const std::vector<std::pair<std::string, std::string>> page_headers = {
         {"Content-Security-Policy", "default-src 'self'; img-src 'self' blob: data:"},
         {"X-Content-Type-Options", "nosniff"},
         {"Cache-Control", "no-cache"}};
-    if (!options.web_dir.empty()) {
-      if (!svr.set_mount_point("/", options.web_dir, page_headers))
-        throw ServerError("web directory " + options.web_dir + " does not exist");
-    } else {
+    if (web_dir_fd < 0) {
       for (const StaticFile& f : options.files)
-        svr.Get(f.path, [&f, page_headers](const httplib::Request&, httplib::Response& res) {
-          for (const auto& [k, v] : page_headers) res.set_header(k, v);
-          res.set_content(f.body, f.content_type.c_str());
-        });
-    }
-
-    // Errors httplib answers itself (404, 413, a malformed request line ...) get a JSON body too.
-    svr.set_error_handler(
-        httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
-          if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-          send_error(res, res.status, status_message(res.status, req, options.max_body_bytes));
-          return httplib::Server::HandlerResponse::Handled;
-        }));
-    svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-      send_error(res, 500, "internal error");
-    });
-    if (options.log)
-      svr.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-        // "127.0.0.1 POST /api/predict 200 5120B 3.2ms"; appended piece by piece (GCC 12 warns,
-        // wrongly, about overlapping copies in the equivalent chain of operator+).
-        std::string line = req.remote_addr;
-        for (const std::string& field : {req.method, req.path, std::to_string(res.status)}) {
-          line.append(" ");
-          line.append(field.empty() ? "-" : field);
+        if (f.path == req.path) {
+          req.answer = f.body;
+          req.answer_type = f.content_type;
+          req.headers = page_headers;
+          return send(connection, conn, req);
         }
-        line.append(" ").append(std::to_string(res.body.size())).append("B");
-        const std::string timing = res.get_header_value("Server-Timing");
-        if (const std::size_t at = timing.find("dur="); at != std::string::npos)
-          line.append(" ").append(timing, at + 4).append("ms");
-        options.log(line);
-      });
+      req.fail(404, "no such resource: " + req.method + " " + req.path);
+      return send(connection, conn, req);
+    }
+    std::string rel = req.path.substr(1);
+    if (rel.empty() || rel.back() == '/') rel += "index.html";
+    const int fd = open_beneath(rel);
+    struct stat st {};
+    if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      if (fd >= 0) ::close(fd);
+      req.fail(404, "no such resource: " + req.method + " " + req.path);
+      return send(connection, conn, req);
+    }
+    MHD_Response* response = MHD_create_response_from_fd(std::uint64_t(st.st_size), fd);  // closes fd
+    if (!response) {
+      ::close(fd);
+      return MHD_NO;
+    }
+    req.answer_type = content_type_for(rel);
+    req.headers = page_headers;
+    finish(connection, conn, req, response);
+    return queue(connection, conn, req, response, std::size_t(st.st_size));
+  }
+
+  // openat2 with RESOLVE_BENEATH: the kernel refuses any path (symlinks and ".." included) that leaves the
+  // directory, with no window between a check and the open.
+  int open_beneath(const std::string& rel) const {
+    open_how how{};
+    how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    const long fd = ::syscall(SYS_openat2, web_dir_fd, rel.c_str(), &how, sizeof how);
+    return fd < 0 ? -1 : int(fd);
+  }
+
+  MHD_Result route_cheap(MHD_Connection* connection, Connection* conn, Request& req) {
+    const bool get = req.method == "GET" || req.method == "HEAD";
+    if (req.path == "/api/predict" || req.path == "/api/read") {
+      req.headers.push_back({"Allow", "POST"});
+      req.fail(405, req.path + " takes POST");
+    } else if (get && req.path == "/healthz") {
+      req.answer = R"({"status":"ok"})";
+    } else if (get && req.path == "/api/model") {
+      req.answer = info_body;
+    } else if (get) {
+      return serve_file(connection, conn, req);
+    } else if (req.method != "POST") {
+      req.headers.push_back({"Allow", "GET, HEAD, POST"});
+      req.fail(405, "method " + req.method + " not allowed");
+    } else {
+      req.fail(404, "no such resource: " + req.method + " " + req.path);
+    }
+    return send(connection, conn, req);
+  }
+
+  Connection* connection_of(MHD_Connection* connection) {
+    const MHD_ConnectionInfo* ci = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? static_cast<Connection*>(ci->socket_context) : nullptr;
+  }
+
+  MHD_Result handle(MHD_Connection* connection, const char* method, const char* upload_data,
+                    std::size_t* upload_data_size, void** con_cls) {
+    Connection* conn = connection_of(connection);
+    auto* req = static_cast<Request*>(*con_cls);
+    if (!req) {  // the head has arrived: check it
+      auto owned = std::make_unique<Request>();
+      req = owned.get();
+      *con_cls = req;
+      req->method = method;
+      req->buffered = &buffered_bytes;
+      if (conn) {
+        std::lock_guard<std::mutex> lock(conns_mutex);
+        conn->phase = Phase::Body;
+        conn->since = Clock::now();
+        conn->request = std::move(owned);
+      } else {
+        orphan_requests.push_back(std::move(owned));  // never expected; freed with the server
+      }
+      try {
+        parse_target(*req, conn ? std::string_view(conn->raw_uri) : std::string_view("/"));
+        HeaderScan h;
+        MHD_get_connection_values(connection, MHD_HEADER_KIND, scan_header, &h);
+        check_framing(h, *req, options);
+        const char* type = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Content-Type");
+        req->content_type = type ? type : "";
+      } catch (const HttpError& e) {
+        req->fail(e.status, e.what());
+        return send(connection, conn, *req);  // libmicrohttpd closes the connection if a body is unread
+      }
+      // Answered once the request is whole, never from here: an answer queued before libmicrohttpd has
+      // read the (possibly empty) body closes the connection, which would end every keep-alive.
+      req->wants_body = req->method == "POST" && (req->path == "/api/predict" || req->path == "/api/read");
+      return MHD_YES;
+    }
+    if (*upload_data_size != 0) {
+      const std::size_t n = *upload_data_size;
+      *upload_data_size = 0;
+      if (!req->wants_body || req->too_large) return MHD_YES;  // a body nobody reads: dropped
+      if (n > options.max_body_bytes - req->body.size()) {
+        req->too_large = true;  // chunked: read on and answer 413 at the end
+        req->body = std::string();
+        return MHD_YES;
+      }
+      if (buffered_bytes + n > options.max_buffered_bytes) return MHD_NO;  // memory for bodies is out: close
+      buffered_bytes += n;
+      req->accounted += n;
+      req->body.append(upload_data, n);
+      return MHD_YES;
+    }
+    if (!req->wants_body) return route_cheap(connection, conn, *req);
+    if (req->answered) return send(connection, conn, *req);
+    if (req->queued) return MHD_YES;  // spurious call while suspended
+    {
+      std::lock_guard<std::mutex> lock(jobs_mutex);
+      if (jobs.size() >= kMaxQueued || stopping_workers) {
+        req->fail(503, "the server is busy; try again");
+        req->headers.push_back({"Retry-After", "1"});
+        return send(connection, conn, *req);
+      }
+      jobs.push_back({connection, req});
+      req->queued = true;
+    }
+    if (conn) {
+      std::lock_guard<std::mutex> lock(conns_mutex);
+      conn->phase = Phase::Working;
+    }
+    MHD_suspend_connection(connection);
+    jobs_cv.notify_one();
+    return MHD_YES;
+  }
+
+  // ---- connection bookkeeping and the watchdog ----
+
+  void connection_event(MHD_Connection* connection, void** socket_context,
+                        MHD_ConnectionNotificationCode code) {
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+      auto* conn = new Connection();
+      if (const MHD_ConnectionInfo* ci =
+              MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD))
+        conn->fd = ci->connect_fd;
+      if (const MHD_ConnectionInfo* ci =
+              MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS))
+        conn->address = address_text(ci->client_addr);
+      // Answers go out as soon as they are written: without this a keep-alive client waits ~40 ms for
+      // each (Nagle's algorithm against the client's delayed ACK).
+      const int yes = 1;
+      if (conn->fd >= 0) ::setsockopt(conn->fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+      std::lock_guard<std::mutex> lock(conns_mutex);
+      conns.insert(conn);
+      *socket_context = conn;
+    } else {
+      auto* conn = static_cast<Connection*>(*socket_context);
+      if (!conn) return;
+      {
+        // Removed before libmicrohttpd closes the socket, so the watchdog never shuts down a reused fd.
+        std::lock_guard<std::mutex> lock(conns_mutex);
+        conns.erase(conn);
+      }
+      delete conn;
+      *socket_context = nullptr;
+    }
+  }
+
+  void request_completed(MHD_Connection* connection, void** con_cls) {
+    Connection* conn = connection_of(connection);
+    if (!conn) return;
+    std::lock_guard<std::mutex> lock(conns_mutex);
+    if (conn->request.get() == *con_cls) conn->request.reset();
+    *con_cls = nullptr;
+    conn->phase = Phase::Head;
+    conn->since = Clock::now();
+  }
+
+  static std::string address_text(const sockaddr* sa) {
+    char host[NI_MAXHOST] = "-";
+    if (sa)
+      ::getnameinfo(sa, sa->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in), host,
+                    sizeof host, nullptr, 0, NI_NUMERICHOST);
+    return host;
+  }
+
+  // libmicrohttpd's own timeout counts idle time only, so a client that sends one byte a second would hold
+  // its connection for ever: this thread shuts down any connection whose head or body is overdue.
+  void watchdog_loop() {
+    std::unique_lock<std::mutex> lock(watchdog_mutex);
+    while (
+        !watchdog_cv.wait_for(lock, std::chrono::milliseconds(kWatchdogPeriodMs), [&] { return stopping; })) {
+      const auto now = Clock::now();
+      std::lock_guard<std::mutex> conns_lock(conns_mutex);
+      for (Connection* c : conns) {
+        const int limit_ms = c->phase == Phase::Head   ? options.head_timeout_ms
+                             : c->phase == Phase::Body ? options.body_timeout_ms
+                                                       : -1;
+        if (limit_ms < 0 || c->dropped || c->fd < 0) continue;
+        if (now - c->since > std::chrono::milliseconds(limit_ms)) {
+          ::shutdown(c->fd, SHUT_RDWR);  // libmicrohttpd sees the end of the stream and closes it
+          c->dropped = true;
+        }
+      }
+    }
+  }
+
+  // ---- start and stop ----
+
+  // The listening socket, made here rather than by libmicrohttpd: one error message naming host:port, no
+  // SO_REUSEPORT (which would let a second server share a port in use without a word), our backlog.
+  int listen_socket() {
+    const ServerOptions& o = options;
+    const std::string where = o.host + ":" + std::to_string(o.port);
+    if (o.port < 0 || o.port > 65535) throw ServerError("cannot listen on " + where + ": not a port number");
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    addrinfo* found = nullptr;
+    if (const int rc = ::getaddrinfo(o.host.c_str(), std::to_string(o.port).c_str(), &hints, &found); rc != 0)
+      throw ServerError("cannot listen on " + where + ": " + gai_strerror(rc));
+    std::string why = "no address";
+    int fd = -1;
+    for (addrinfo* a = found; a && fd < 0; a = a->ai_next) {
+      fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+      if (fd < 0) continue;
+      const int yes = 1;
+      ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+      if (::bind(fd, a->ai_addr, a->ai_addrlen) != 0 || ::listen(fd, kListenBacklog) != 0) {
+        why = std::strerror(errno);
+        ::close(fd);
+        fd = -1;
+        continue;
+      }
+      family = a->ai_family;
+    }
+    ::freeaddrinfo(found);
+    if (fd < 0) throw ServerError("cannot listen on " + where + ": " + why);
+    sockaddr_storage bound{};
+    socklen_t len = sizeof bound;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+    bound_port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                                   : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+    return fd;
+  }
+
+  void start() {
+    if (!options.web_dir.empty()) {
+      web_dir_fd = ::open(options.web_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (web_dir_fd < 0)
+        throw ServerError("web directory " + options.web_dir + " cannot be opened: " + std::strerror(errno));
+    }
+    const int fd = listen_socket();
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
+    if (family == AF_INET6) flags |= MHD_USE_IPv6;
+    daemon =
+        MHD_start_daemon(flags, 0, nullptr, nullptr, &Impl::on_request, this,                            //
+                         MHD_OPTION_LISTEN_SOCKET, fd,                                                   //
+                         MHD_OPTION_CONNECTION_LIMIT, unsigned(std::max(1, options.max_connections)),    //
+                         MHD_OPTION_PER_IP_CONNECTION_LIMIT, unsigned(std::max(1, options.max_per_ip)),  //
+                         MHD_OPTION_CONNECTION_TIMEOUT, unsigned(std::max(1, options.idle_timeout_s)),   //
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, std::size_t(options.header_memory_bytes),   //
+                         MHD_OPTION_URI_LOG_CALLBACK, &Impl::on_uri, this,                               //
+                         MHD_OPTION_NOTIFY_CONNECTION, &Impl::on_connection, this,                       //
+                         MHD_OPTION_NOTIFY_COMPLETED, &Impl::on_completed, this,                         //
+                         MHD_OPTION_END);
+    if (!daemon) {
+      ::close(fd);
+      throw ServerError("cannot serve on " + options.host + ":" + std::to_string(bound_port) +
+                        ": libmicrohttpd did not start");
+    }
+    listen_fd = fd;
+    for (int i = 0; i < std::max(1, options.threads); ++i) workers.emplace_back([this] { worker_loop(); });
+    watchdog = std::thread([this] { watchdog_loop(); });
+  }
+
+  void stop() {
+    if (!daemon) return;
+    MHD_quiesce_daemon(daemon);  // no new connections from here on
+    {
+      std::lock_guard<std::mutex> lock(jobs_mutex);
+      stopping_workers = true;
+    }
+    jobs_cv.notify_all();
+    for (std::thread& t : workers) t.join();  // each finishes the picture it holds
+    workers.clear();
+    for (const Job& job : jobs) {  // the rest are answered 503, so that no connection stays suspended
+      job.request->fail(503, "the server is stopping");
+      job.request->answered = true;
+      MHD_resume_connection(job.connection);
+    }
+    jobs.clear();
+    {
+      std::lock_guard<std::mutex> lock(watchdog_mutex);
+      stopping = true;
+    }
+    watchdog_cv.notify_all();
+    watchdog.join();
+    MHD_stop_daemon(daemon);  // closes every connection, whatever its client is doing
+    daemon = nullptr;
+    ::close(listen_fd);
+    listen_fd = -1;
+    if (web_dir_fd >= 0) ::close(web_dir_fd);
+    web_dir_fd = -1;
+  }
+
+  static MHD_Result on_request(void* cls, MHD_Connection* connection, const char*, const char* method,
+                               const char*, const char* upload_data, std::size_t* upload_data_size,
+                               void** con_cls) {
+    return static_cast<Impl*>(cls)->handle(connection, method, upload_data, upload_data_size, con_cls);
+  }
+  static void* on_uri(void* cls, const char* uri, MHD_Connection* connection) {
+    Impl* self = static_cast<Impl*>(cls);
+    if (Connection* conn = self->connection_of(connection)) conn->raw_uri = uri ? uri : "";
+    return nullptr;
+  }
+  static void on_connection(void* cls, MHD_Connection* connection, void** socket_context,
+                            MHD_ConnectionNotificationCode code) {
+    static_cast<Impl*>(cls)->connection_event(connection, socket_context, code);
+  }
+  static void on_completed(void* cls, MHD_Connection* connection, void** con_cls,
+                           MHD_RequestTerminationCode) {
+    static_cast<Impl*>(cls)->request_completed(connection, con_cls);
   }
 
   const Lenet5& model;
   ServerOptions options;
-  ClassifierPool pool;
   nlohmann::json info;
+  std::string info_body;
   std::vector<LayerInfo> map_layers;
-  httplib::Server svr;
-  std::thread thread;
-  std::atomic<bool> listen_returned{false};
+
+  MHD_Daemon* daemon = nullptr;
+  int listen_fd = -1;
+  int web_dir_fd = -1;
+  int family = AF_INET;
   int bound_port = -1;
+  std::atomic<std::size_t> buffered_bytes{0};
+  std::vector<std::unique_ptr<Request>> orphan_requests;
+
+  std::mutex conns_mutex;
+  std::set<Connection*> conns;
+
+  std::mutex jobs_mutex;
+  std::condition_variable jobs_cv;
+  std::deque<Job> jobs;
+  bool stopping_workers = false;
+  std::vector<std::thread> workers;
+
+  std::mutex watchdog_mutex;
+  std::condition_variable watchdog_cv;
+  bool stopping = false;
+  std::thread watchdog;
 };
 
 DigitServer::DigitServer(const LoadedModel& model, ServerOptions options)
@@ -448,33 +894,11 @@ DigitServer::DigitServer(const LoadedModel& model, ServerOptions options)
 DigitServer::~DigitServer() { stop(); }
 
 void DigitServer::start() {
-  if (impl_->thread.joinable()) throw ServerError("server already started");
-  std::signal(SIGPIPE, SIG_IGN);
-  impl_->setup();
-  const ServerOptions& o = impl_->options;
-  const std::string where = o.host + ":" + std::to_string(o.port);
-  if (o.port < 0 || o.port > 65535) throw ServerError("cannot listen on " + where + ": not a port number");
-  if (o.port == 0)
-    impl_->bound_port = impl_->svr.bind_to_any_port(o.host);
-  else
-    impl_->bound_port = impl_->svr.bind_to_port(o.host, o.port) ? o.port : -1;
-  if (impl_->bound_port <= 0)
-    throw ServerError("cannot listen on " + where +
-                      ": the port is in use or the host is not an address of this machine");
-  impl_->thread = std::thread([this] {
-    impl_->svr.listen_after_bind();
-    impl_->listen_returned = true;
-  });
-  // httplib's stop() does nothing until the accept loop runs, so stop() must not come before that.
-  while (!impl_->svr.is_running() && !impl_->listen_returned)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (impl_->daemon) throw ServerError("server already started");
+  impl_->start();
 }
 
-void DigitServer::stop() {
-  if (!impl_->thread.joinable()) return;
-  impl_->svr.stop();
-  impl_->thread.join();
-}
+void DigitServer::stop() { impl_->stop(); }
 
 int DigitServer::port() const { return impl_->bound_port; }
 

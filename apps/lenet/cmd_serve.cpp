@@ -2,7 +2,9 @@
 // Ctrl-C; one log line per request on stderr.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -24,26 +26,17 @@ struct ServeOptions {
   int port = 8080;
   int threads = 8;
   std::size_t max_body = 10u << 20;
+  int max_connections = ServerOptions{}.max_connections;
+  int max_per_ip = ServerOptions{}.max_per_ip;
   std::string web_dir;
 };
-
-std::string content_type_of(const std::string& name) {
-  const std::string ext = name.substr(name.find_last_of('.') + 1);
-  if (ext == "html") return "text/html; charset=utf-8";
-  if (ext == "js") return "text/javascript; charset=utf-8";
-  if (ext == "css") return "text/css; charset=utf-8";
-  if (ext == "svg") return "image/svg+xml";
-  if (ext == "png") return "image/png";
-  if (ext == "ico") return "image/x-icon";
-  return "application/octet-stream";
-}
 
 std::vector<StaticFile> page_files() {
   std::vector<StaticFile> files;
   for (const EmbeddedFile& f : web_files()) {
     const std::string body(reinterpret_cast<const char*>(f.data), f.size);
-    files.push_back({"/" + std::string(f.name), content_type_of(f.name), body});
-    if (std::string(f.name) == "index.html") files.push_back({"/", content_type_of(f.name), body});
+    files.push_back({"/" + std::string(f.name), content_type_for(f.name), body});
+    if (std::string(f.name) == "index.html") files.push_back({"/", content_type_for(f.name), body});
   }
   return files;
 }
@@ -62,6 +55,17 @@ std::string timestamp() {
   return buf;
 }
 
+// Each connection is a file descriptor: the soft limit (often 1024) is raised towards the hard one so that
+// --max-connections, not the limit, decides when connections are refused.
+void raise_open_file_limit(int connections) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t want = rlim_t(connections) + 64;
+  if (limit.rlim_cur >= want) return;
+  limit.rlim_cur = std::min(want, limit.rlim_max);
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+}
+
 void run_serve(const ServeOptions& o) {
   const std::string model_path = resolve_model_path(o.model);
   const LoadedModel loaded = load_lenet5(model_path);
@@ -70,6 +74,9 @@ void run_serve(const ServeOptions& o) {
   so.port = o.port;
   so.threads = o.threads;
   so.max_body_bytes = o.max_body;
+  so.max_connections = o.max_connections;
+  so.max_per_ip = o.max_per_ip;
+  raise_open_file_limit(o.max_connections);
   so.files = page_files();
   so.web_dir = o.web_dir;
   so.model_name = model_path;
@@ -113,12 +120,18 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--port", o->port, "Port (0: any free port, printed at start)")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
-  cmd->add_option("--threads", o->threads, "Connections served at once")
+  cmd->add_option("--threads", o->threads, "Requests classified at once (worker threads)")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
   cmd->add_option("--max-body", o->max_body, "Largest request body in bytes (larger: 413)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t(1024), std::size_t(1) << 30));
+  cmd->add_option("--max-connections", o->max_connections, "Open connections in all (more: refused)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("--max-per-ip", o->max_per_ip, "Open connections from one client address (more: refused)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
   cmd->add_option("--web", o->web_dir, "Serve the page from this directory instead of the built-in copy");
   cmd->callback([o] { run_serve(*o); });
 }

@@ -1,5 +1,5 @@
 // The web demo's HTTP server: a JSON API over one shared, read-only LeNet-5 (classify a drawn or uploaded
-// digit, read a written number, describe the model) and the demo page, served by a pool of threads.
+// digit, read a written number, describe the model) and the demo page, built to face untrusted clients.
 //
 // API (every error is a 4xx/5xx with a JSON body {"error": message, "status": code}):
 //   GET  /healthz       {"status": "ok"}
@@ -14,6 +14,12 @@
 //                          "box": {"x", "y", "w", "h"}, "input": [784]}]}
 // Feature maps: [{"name": "C1", "maps", "height", "width", "min", "max", "pixels": [maps·h·w values
 // 0..255, (x − min) / (max − min) over the whole layer]}] for C1, S2, C3 and S4 of that input.
+//
+// Protocol limits (docs/serving.md says why each is what it is): a request head must arrive whole within
+// head_timeout_ms of the connection opening or of the previous answer (which also ends idle keep-alives);
+// a body within body_timeout_ms after its head; at most max_connections open, max_per_ip from one address;
+// at most max_headers header lines and header_memory_bytes for the head (431); POST needs one numeric
+// Content-Length or chunked encoding (411/400); no ranges (whole files only).
 #pragma once
 #include <cstddef>
 #include <functional>
@@ -21,6 +27,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lenet/lenet5_io.h"
@@ -41,20 +48,32 @@ struct StaticFile {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  int port = 8080;                              // 0: any free port; DigitServer::port() says which
-  int threads = 8;                              // connections served at once (idle keep-alives hold one)
-  std::size_t max_body_bytes = 10u << 20;       // larger request bodies get 413
-  long long max_image_pixels = 16'000'000;      // larger pictures get 413 before they are decoded
+  int port = 8080;                          // 0: any free port; DigitServer::port() says which
+  int threads = 8;                          // requests classified at once (the network's worker threads)
+  std::size_t max_body_bytes = 10u << 20;   // larger request bodies get 413
+  long long max_image_pixels = 16'000'000;  // larger pictures get 413 before they are decoded
+  int max_connections = 2048;               // open connections in all; more are refused at accept
+  int max_per_ip = 256;                     // open connections from one client address
+  int head_timeout_ms = 5000;               // request head complete within this (and keep-alive idle limit)
+  int body_timeout_ms = 10000;              // request body complete within this after the head
+  int idle_timeout_s = 10;                  // no progress at all (e.g. a client not reading its answer)
+  int max_headers = 100;                    // more header lines: 431
+  std::size_t header_memory_bytes = 32 << 10;   // head larger than about this: 431 (414 for the URI)
+  std::size_t max_buffered_bytes = 256u << 20;  // request bodies held at once, over all connections: 503
   std::vector<StaticFile> files;                // the page
   std::string web_dir;                          // if set, the page is served from this directory instead
   std::string model_name;                       // shown by /api/model, e.g. the model file's path
-  std::function<void(const std::string&)> log;  // called with one line per request, from worker threads
+  std::function<void(const std::string&)> log;  // one line per request, from the server's threads
 };
 
-// Each request borrows a DigitClassifier (its own activations) from a pool that grows to the number of
-// threads; the model is shared and never written. Never lets an exception out of a request: a handler
-// that fails answers with a JSON error. Ignores SIGPIPE for the whole process while serving (a client
-// that hangs up mid-answer must not kill it; this build of cpp-httplib does not send with MSG_NOSIGNAL).
+// The Content-Type the server gives a file of the page, from its name's extension.
+std::string content_type_for(std::string_view file_name);
+
+// One event-loop thread (libmicrohttpd, epoll) reads requests and writes answers for every connection;
+// requests that run the network are handed to `threads` workers, each with its own DigitClassifier over
+// the shared model (never written), and their connection is suspended meanwhile, so that a slow picture
+// never holds up /healthz or another client. Never lets an exception out of a request: a handler that fails
+// answers with a JSON error.
 class DigitServer {
  public:
   DigitServer(const LoadedModel& model, ServerOptions options);
@@ -62,9 +81,10 @@ class DigitServer {
   DigitServer(const DigitServer&) = delete;
   DigitServer& operator=(const DigitServer&) = delete;
 
-  // Binds (throws ServerError naming host:port) and serves on a background thread until stop().
+  // Binds (throws ServerError naming host:port) and serves on background threads until stop().
   void start();
-  // Stops accepting, finishes the requests in progress and joins the threads. Idempotent.
+  // Stops accepting, lets the workers finish the pictures they hold (queued ones get 503), closes every
+  // connection whatever its client is doing, and joins the threads. Idempotent.
   void stop();
   int port() const;  // the bound port, after start()
 

@@ -1,0 +1,501 @@
+// `lenet serve` against hostile and careless clients, on loopback: slow and idle connections, huge heads,
+// many ranges, pipelining, bad lengths, escapes out of --web, control characters for the log, SIGTERM while
+// clients trickle. Labelled `long` in CTest: the slow-client tests take about 12 s each, by design.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "helpers/paths.h"
+#include "lenet/server.h"
+
+namespace lenet {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+// Each test opens hundreds of sockets (both ends in this process).
+void raise_fd_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+// A loopback connection from 127.0.0.1 + `source_offset` (the whole of 127/8 is this machine), so that many
+// clients can be told apart from the one under test.
+int connect_to(int port, int source_offset = 0) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (source_offset > 0) {
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    src.sin_addr.s_addr = htonl(INADDR_LOOPBACK + std::uint32_t(source_offset));
+    ::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src);
+  }
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(std::uint16_t(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  const int yes = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+bool send_all(int fd, const std::string& bytes) {
+  for (std::size_t sent = 0; sent < bytes.size();) {
+    const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    sent += std::size_t(n);
+  }
+  return true;
+}
+
+struct Answer {
+  int status = -1;  // -1: no answer (closed or timed out)
+  std::string head, body;
+};
+
+// One answer from the stream (its head, then Content-Length bytes of body); `buffer` keeps what came after.
+Answer read_answer(int fd, std::string& buffer) {
+  Answer a;
+  for (;;) {
+    const std::size_t end = buffer.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      std::size_t length = 0;
+      std::string head = buffer.substr(0, end + 2);
+      std::string lower = head;
+      std::transform(lower.begin(), lower.end(), lower.begin(),
+                     [](unsigned char c) { return char(std::tolower(c)); });
+      if (const std::size_t at = lower.find("\ncontent-length:"); at != std::string::npos)
+        length = std::stoul(head.substr(at + 16));
+      if (buffer.size() >= end + 4 + length) {
+        a.head = head;
+        a.body = buffer.substr(end + 4, length);
+        a.status = head.size() > 12 ? std::atoi(head.c_str() + 9) : -1;
+        buffer.erase(0, end + 4 + length);
+        return a;
+      }
+    }
+    char chunk[65536];
+    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n <= 0) return a;
+    buffer.append(chunk, std::size_t(n));
+  }
+}
+
+Answer exchange(int port, const std::string& request) {
+  const int fd = connect_to(port);
+  std::string buffer;
+  Answer a;
+  if (fd >= 0 && send_all(fd, request)) a = read_answer(fd, buffer);
+  if (fd >= 0) ::close(fd);
+  return a;
+}
+
+// True once the server has closed fd (end of stream or reset), waiting at most `ms`.
+bool closed_within(int fd, int ms) {
+  pollfd p{fd, POLLIN, 0};
+  const auto start = Clock::now();
+  while (ms_since(start) < ms) {
+    if (::poll(&p, 1, 50) > 0) {
+      char c;
+      const ssize_t n = ::recv(fd, &c, 1, MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN)) return true;
+    }
+  }
+  return false;
+}
+
+std::string predict_request(bool keep_alive = true) {
+  const std::string body = "{\"pixels\":[" + [] {
+    std::string s;
+    for (int i = 0; i < 784; ++i)
+      s += std::string(i ? "," : "") + ((i % 28 == 14 && i / 28 > 4 && i / 28 < 24) ? "255" : "0");
+    return s;
+  }() + "]}";
+  return "POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+         std::string(keep_alive ? "" : "Connection: close\r\n") +
+         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+const std::string kHealth = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+
+long peak_rss_kb() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+class ServerAbuseTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    raise_fd_limit();
+    loaded_ = new LoadedModel(load_lenet5(test::source_path("models/lenet5.bin")));
+  }
+  static void TearDownTestSuite() {
+    delete loaded_;
+    loaded_ = nullptr;
+  }
+
+  void start(ServerOptions o = {}) {
+    server_.reset();
+    o.host = "127.0.0.1";
+    o.port = 0;
+    o.files = {{"/", "text/html; charset=utf-8", "<p>the page</p>"}};
+    o.log = [this](const std::string& line) {
+      std::lock_guard<std::mutex> lock(log_mutex_);
+      log_.push_back(line);
+    };
+    server_ = std::make_unique<DigitServer>(*loaded_, o);
+    server_->start();
+    ASSERT_GT(server_->port(), 0);
+  }
+  int port() const { return server_->port(); }
+
+  static LoadedModel* loaded_;
+  std::mutex log_mutex_;
+  std::vector<std::string> log_;
+  std::unique_ptr<DigitServer> server_;
+};
+
+LoadedModel* ServerAbuseTest::loaded_ = nullptr;
+
+// The issue's first finding: 8 tricklers took the old server down. Here 256 trickle a header byte a second,
+// 256 send nothing and 8 trickle a body, from 8 other addresses; a normal client is answered at once, and
+// every stalled connection is dropped within 10 s.
+TEST_F(ServerAbuseTest, SlowAndIdleClientsNeitherStopOthersNorStay) {
+  start();
+  const int kSlow = 256, kIdle = 256, kSlowBody = 8;
+  struct Held {
+    int fd;
+    Clock::time_point opened;
+    double closed_after_ms = -1;
+  };
+  std::vector<Held> held;
+  for (int i = 0; i < kSlow + kIdle + kSlowBody; ++i) {
+    const int fd = connect_to(port(), 1 + i % 8);
+    ASSERT_GE(fd, 0) << "connection " << i << " refused";
+    held.push_back({fd, Clock::now()});
+  }
+  for (int i = kSlow + kIdle; i < kSlow + kIdle + kSlowBody; ++i)  // heads complete, bodies never
+    send_all(held[std::size_t(i)].fd,
+             "POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+             "Content-Length: 100000\r\n\r\n");
+  std::atomic<bool> done{false};
+  std::thread trickler([&] {
+    const std::string head = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    for (std::size_t k = 0; !done; ++k) {
+      for (std::size_t i = 0; i < held.size(); ++i) {
+        Held& h = held[i];
+        if (h.closed_after_ms >= 0) continue;
+        char c;
+        const ssize_t n = ::recv(h.fd, &c, 1, MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+          h.closed_after_ms = ms_since(h.opened);
+          continue;
+        }
+        const bool slow = i < std::size_t(kSlow) || i >= std::size_t(kSlow + kIdle);
+        if (slow)
+          ::send(h.fd, k < head.size() && i < std::size_t(kSlow) ? &head[k] : "a", 1,
+                 MSG_NOSIGNAL | MSG_DONTWAIT);
+      }
+      for (int t = 0; t < 10 && !done; ++t) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+
+  // A normal client while they are all open: fresh connections, /healthz and /api/predict alternately.
+  std::vector<double> latencies;
+  int bad = 0;
+  const auto probe_start = Clock::now();
+  while (ms_since(probe_start) < 4000) {
+    for (const std::string& request : {kHealth, predict_request()}) {
+      const auto t = Clock::now();
+      const Answer a = exchange(port(), request);
+      latencies.push_back(ms_since(t));
+      bad += a.status != 200;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::sort(latencies.begin(), latencies.end());
+  const double p99 = latencies[std::min(latencies.size() - 1, latencies.size() * 99 / 100)];
+  EXPECT_EQ(bad, 0);
+  // ASan and UBSan slow the server's every step, not its waiting: a looser bound there.
+  EXPECT_LE(p99, test::sanitizer_run() ? 400.0 : 100.0) << latencies.size() << " requests";
+
+  // Wait for the drops: the head deadline is 5 s, the body deadline 10 s after the head.
+  while (ms_since(probe_start) < 11500 &&
+         std::any_of(held.begin(), held.end(), [](const Held& h) { return h.closed_after_ms < 0; }))
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  done = true;
+  trickler.join();
+  double longest = 0;
+  int still_open = 0;
+  for (const Held& h : held) {
+    still_open += h.closed_after_ms < 0;
+    longest = std::max(longest, h.closed_after_ms);
+    ::close(h.fd);
+  }
+  EXPECT_EQ(still_open, 0);
+  EXPECT_LE(longest, 10500.0) << "a stalled connection was held longer than 10 s";
+  EXPECT_EQ(exchange(port(), kHealth).status, 200);
+}
+
+// Nagle's algorithm against delayed ACK cost the old server 40 ms on every request after the first on a
+// connection.
+TEST_F(ServerAbuseTest, RequestsOnAKeepAliveConnectionAreAnsweredAtOnce) {
+  start();
+  const int fd = connect_to(port());
+  ASSERT_GE(fd, 0);
+  std::string buffer;
+  std::vector<double> health, predict;
+  for (int i = 0; i < 21; ++i) {
+    for (auto* list : {&health, &predict}) {
+      const auto t = Clock::now();
+      ASSERT_TRUE(send_all(fd, list == &health ? kHealth : predict_request()));
+      const Answer a = read_answer(fd, buffer);
+      ASSERT_EQ(a.status, 200) << a.head;
+      if (i > 0) list->push_back(ms_since(t));  // the first may pay for the connection
+    }
+  }
+  ::close(fd);
+  for (auto* list : {&health, &predict}) {
+    std::sort(list->begin(), list->end());
+    EXPECT_LE((*list)[list->size() / 2], test::sanitizer_run() ? 30.0 : 5.0)
+        << (list == &health ? "/healthz" : "/api/predict") << " median on a reused connection";
+  }
+}
+
+TEST_F(ServerAbuseTest, HostileRequestsGetTheRight4xxAndCostLittleMemory) {
+  start();
+  // 1,000,000 header lines (about 8 MB), sent while the server may already have answered and closed.
+  {
+    const int fd = connect_to(port());
+    std::string head = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+    std::string block;
+    for (int i = 0; i < 10000; ++i) block += "X-A: b\r\n";
+    send_all(fd, head);
+    for (int i = 0; i < 100 && send_all(fd, block); ++i) {
+    }
+    send_all(fd, "\r\n");
+    std::string buffer;
+    const Answer a = read_answer(fd, buffer);
+    // The server answers 431 and closes while the client still sends: the kernel may then reset the
+    // connection before the answer is read.
+    if (a.status != -1) {
+      EXPECT_EQ(a.status, 431) << a.head;
+    }
+    ::close(fd);
+  }
+  // More header lines than allowed but within the memory for a head: 431 too.
+  {
+    std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+    for (int i = 0; i < 150; ++i) request += "X-" + std::to_string(i) + ": y\r\n";
+    const Answer a = exchange(port(), request + "\r\n");
+    EXPECT_EQ(a.status, 431) << a.head;
+    EXPECT_NE(a.body.find("header lines"), std::string::npos) << a.body;
+  }
+  // 2,700 ranges: the whole page once, never 2,700 copies of it.
+  {
+    std::string ranges = "bytes=0-";
+    for (int i = 0; i < 2700; ++i) ranges += ",0-";
+    const Answer a =
+        exchange(port(), "GET / HTTP/1.1\r\nHost: x\r\nRange: " + ranges.substr(0, 8000) + "\r\n\r\n");
+    EXPECT_EQ(a.status, 200) << a.head;
+    EXPECT_EQ(a.body, "<p>the page</p>");
+  }
+  // Pipelined POSTs with bodies well past any read buffer, and a GET behind them: each answered, in order.
+  {
+    const std::string request = predict_request();
+    const std::size_t at = request.find('{');
+    const std::string padded_body =
+        request.substr(at) + std::string(20000, ' ');  // JSON allows trailing space
+    const std::string padded = request.substr(0, request.find("Content-Length:")) +
+                               "Content-Length: " + std::to_string(padded_body.size()) + "\r\n\r\n" +
+                               padded_body;
+    const int fd = connect_to(port());
+    ASSERT_TRUE(send_all(fd, padded + padded + kHealth + padded));
+    std::string buffer;
+    for (int i = 0; i < 4; ++i) {
+      const Answer a = read_answer(fd, buffer);
+      ASSERT_EQ(a.status, 200) << "answer " << i << ": " << a.head << a.body;
+      if (i == 2)
+        EXPECT_EQ(a.body, R"({"status":"ok"})");
+      else
+        EXPECT_EQ(nlohmann::json::parse(a.body)["digit"], 1) << "answer " << i;
+    }
+    ::close(fd);
+  }
+  // Content-Length: twice, junk, both with chunked, missing.
+  const std::string post = "POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n";
+  struct Case {
+    std::string what, request;
+    int status;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"two lengths", post + "Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}", 400},
+           {"two equal lengths", post + "Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}", 400},
+           {"junk length", post + "Content-Length: abc\r\n\r\n{}", 400},
+           {"negative length", post + "Content-Length: -1\r\n\r\n{}", 400},
+           {"length and chunked",
+            post + "Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", 400},
+       }) {
+    const Answer a = exchange(port(), c.request);
+    EXPECT_EQ(a.status, c.status) << c.what << ": " << a.head << a.body;
+  }
+  {
+    const auto t = Clock::now();
+    const Answer a = exchange(port(), post + "\r\n");
+    EXPECT_EQ(a.status, 411) << a.head;
+    EXPECT_LT(ms_since(t), 1000.0) << "411 at once, not after a timeout";
+  }
+  EXPECT_LT(peak_rss_kb(), 100 * 1024) << "peak RSS of the whole test process, kB";
+  EXPECT_EQ(exchange(port(), kHealth).status, 200);
+  const Answer after = exchange(port(), predict_request());
+  ASSERT_EQ(after.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(after.body)["digit"], 1);
+}
+
+TEST_F(ServerAbuseTest, WebDirectoryIsAJailAndTheLogIsEscaped) {
+  namespace fs = std::filesystem;
+  const fs::path dir = test::temp_path("web"), outside = test::temp_path("secret.txt");
+  fs::create_directories(dir / "sub");
+  std::ofstream(dir / "index.html") << "<p>index</p>";
+  std::ofstream(dir / "sub" / "page.js") << "let x = 1;";
+  std::ofstream(outside) << "TOP-SECRET";
+  fs::create_symlink(outside, dir / "leak.txt");
+  fs::create_symlink("/etc", dir / "etc");
+  fs::create_symlink("index.html", dir / "alias.html");  // a relative link that stays inside: fine
+  ServerOptions o;
+  o.web_dir = dir.string();
+  start(o);
+  const auto get = [&](const std::string& path) {
+    return exchange(port(), "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n");
+  };
+  EXPECT_EQ(get("/").body, "<p>index</p>");
+  EXPECT_EQ(get("/sub/page.js").body, "let x = 1;");
+  EXPECT_NE(get("/sub/page.js").head.find("text/javascript"), std::string::npos);
+  EXPECT_EQ(get("/alias.html").status, 200);
+  for (const std::string path : {"/leak.txt", "/etc/passwd", "/../secret.txt", "/sub/../../secret.txt",
+                                 "/%2e%2e/secret.txt", "/sub"}) {
+    const Answer a = get(path);
+    EXPECT_EQ(a.status, 404) << path << ": " << a.body;
+    EXPECT_EQ(a.body.find("TOP-SECRET"), std::string::npos) << path;
+    EXPECT_EQ(a.body.find("root:"), std::string::npos) << path;
+  }
+  EXPECT_EQ(get("/index.html%00.png").status, 400);
+  EXPECT_EQ(get("/index.html%zz").status, 400);
+
+  get("/x%0a127.0.0.1%20GET%20/forged%20200%1b[31m");
+  server_->stop();
+  std::lock_guard<std::mutex> lock(log_mutex_);
+  ASSERT_FALSE(log_.empty());
+  const std::string& last = log_.back();
+  EXPECT_NE(last.find("/x\\x0a127.0.0.1 GET /forged 200\\x1b[31m"), std::string::npos) << last;
+  for (const std::string& line : log_)
+    EXPECT_TRUE(std::none_of(line.begin(), line.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+        << line;
+}
+
+TEST_F(ServerAbuseTest, ConnectionsPerAddressAreCapped) {
+  ServerOptions o;
+  o.max_per_ip = 4;
+  start(o);
+  std::vector<int> fds;
+  for (int i = 0; i < 4; ++i) fds.push_back(connect_to(port(), 3));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const int extra = connect_to(port(), 3);  // accepted by the kernel, closed by the server
+  ASSERT_GE(extra, 0);
+  EXPECT_TRUE(closed_within(extra, 2000)) << "a fifth connection from one address";
+  ::close(extra);
+  EXPECT_EQ(exchange(port(), kHealth).status, 200) << "another address is served";
+  for (int fd : fds) ::close(fd);
+}
+
+// `lenet serve` itself: SIGTERM while clients trickle, send bodies slowly and idle ends it within 2 s.
+TEST(ServeCommand, SigtermWithTricklingClientsExitsWithin2Seconds) {
+  raise_fd_limit();
+  int err_pipe[2];
+  ASSERT_EQ(::pipe(err_pipe), 0);
+  const std::string program = test::binary_path("lenet"), model = test::source_path("models/lenet5.bin");
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::dup2(err_pipe[1], 2);
+    ::close(err_pipe[0]);
+    ::execl(program.c_str(), program.c_str(), "serve", "--port", "0", "--model", model.c_str(), nullptr);
+    ::_exit(127);
+  }
+  ::close(err_pipe[1]);
+  std::string err;
+  int port = 0;
+  const auto t0 = Clock::now();
+  while (port == 0 && ms_since(t0) < 20000) {
+    char buf[512];
+    pollfd p{err_pipe[0], POLLIN, 0};
+    if (::poll(&p, 1, 200) <= 0) continue;
+    const ssize_t n = ::read(err_pipe[0], buf, sizeof buf);
+    if (n <= 0) break;
+    err.append(buf, std::size_t(n));
+    if (const std::size_t at = err.find("http://127.0.0.1:"); at != std::string::npos)
+      port = std::atoi(err.c_str() + at + 17);
+  }
+  ASSERT_GT(port, 0) << err;
+  std::vector<int> fds;
+  for (int i = 0; i < 64; ++i) {
+    const int fd = connect_to(port, 1 + i % 4);
+    ASSERT_GE(fd, 0);
+    if (i % 3 == 0) send_all(fd, "GET /healthz HTTP/1.1\r\nHo");
+    if (i % 3 == 1) send_all(fd, "POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 9999\r\n\r\n{");
+    fds.push_back(fd);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  for (int i = 0; i < 64; i += 3) send_all(fds[std::size_t(i)], "s");
+  const auto killed = Clock::now();
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  int status = 0;
+  pid_t done = 0;
+  while ((done = ::waitpid(pid, &status, WNOHANG)) == 0 && ms_since(killed) < 5000)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const double took = ms_since(killed);
+  if (done == 0) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  }
+  for (int fd : fds) ::close(fd);
+  ::close(err_pipe[0]);
+  EXPECT_EQ(done, pid) << "still running 5 s after SIGTERM";
+  EXPECT_LE(took, 2000.0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+}
+
+}  // namespace
+}  // namespace lenet
