@@ -86,7 +86,29 @@ std::vector<std::uint8_t> read_raw(const std::string& path) {
   return bytes;
 }
 
-// Inflates every gzip member in turn (concatenated .gz files are valid gzip).
+// The exact size of the idx file whose first `size` bytes are given, from its header: what inflating a .gz
+// may produce at most. 0 when the header is not complete yet or not an idx1/idx3 header (then only
+// kMaxInflatedBytes bounds it); the parsers report any such file with a precise message.
+std::uint64_t idx_size_from_header(const std::uint8_t* p, std::size_t size) {
+  if (size < 4) return 0;
+  const std::uint32_t magic = read_be32(p);
+  if (magic == kMagicLabels && size >= kIdx1HeaderBytes) {
+    const std::uint32_t count = read_be32(p + 4);
+    return count <= std::uint32_t(kIdxMaxCount) ? kIdx1HeaderBytes + count : kIdx1HeaderBytes;
+  }
+  if (magic == kMagicImages && size >= kIdx3HeaderBytes) {
+    const std::uint32_t count = read_be32(p + 4), rows = read_be32(p + 8), cols = read_be32(p + 12);
+    if (count > std::uint32_t(kIdxMaxCount) || rows > std::uint32_t(kIdxMaxSide) ||
+        cols > std::uint32_t(kIdxMaxSide))
+      return kIdx3HeaderBytes;  // bad dimensions: nothing past the header is worth inflating
+    return kIdx3HeaderBytes + std::uint64_t(count) * rows * cols;
+  }
+  return 0;
+}
+
+// Inflates every gzip member in turn (concatenated .gz files are valid gzip). Once the idx header is out,
+// the output is held to the size it implies: a small .gz that would inflate to gigabytes (a "gzip bomb")
+// is refused after at most that many bytes.
 std::vector<std::uint8_t> inflate_gzip(const std::string& path, const std::vector<std::uint8_t>& in) {
   const auto corrupt = [&](const std::string& why) {
     return DataError("file " + path + ": corrupt gzip data: " + why);
@@ -95,24 +117,40 @@ std::vector<std::uint8_t> inflate_gzip(const std::string& path, const std::vecto
   if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) throw corrupt("zlib inflateInit2 failed");
   std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&z, &inflateEnd);
 
-  // The gzip trailer's ISIZE is the inflated size mod 2^32: a good first guess, never trusted, and
-  // capped by deflate's best ratio (about 1032:1) so a small corrupt file cannot claim gigabytes.
+  // The gzip trailer's ISIZE is the inflated size mod 2^32: a first guess for files that are not idx,
+  // never trusted, and capped by deflate's best ratio (about 1032:1).
   const std::size_t isize = in.size() >= 4 ? read_le32(&in[in.size() - 4]) : 0;
   const std::size_t ceiling = std::max<std::size_t>(in.size() * 1032, 1 << 16);
-  std::vector<std::uint8_t> out(std::clamp<std::size_t>(isize, 1 << 16, ceiling));
+  std::uint64_t limit = kMaxInflatedBytes;  // bytes the output may hold
+  bool header_seen = false;
+  std::vector<std::uint8_t> out(1 << 16);  // enough for the header; sized to the file once it is known
 
   constexpr std::size_t kMaxChunk = std::numeric_limits<uInt>::max();
   std::size_t in_pos = 0, out_pos = 0;
+  const auto see_header = [&] {
+    header_seen = true;
+    if (const std::uint64_t implied = idx_size_from_header(out.data(), out_pos); implied != 0) {
+      limit = implied;
+      // One byte more than the header allows, to tell a file that is too long from one that is whole.
+      if (out.size() < limit + 1) out.resize(std::size_t(limit + 1));
+    } else {
+      out.resize(std::clamp<std::size_t>(isize, out.size(), ceiling));
+    }
+  };
   for (;;) {
     if (z.avail_in == 0 && in_pos < in.size()) {
       z.next_in = const_cast<Bytef*>(in.data() + in_pos);
       z.avail_in = uInt(std::min(kMaxChunk, in.size() - in_pos));
       in_pos += z.avail_in;
     }
+    if (!header_seen && out_pos >= kIdx3HeaderBytes) see_header();
     if (out_pos == out.size()) {
+      if (out_pos > limit)
+        throw DataError("file " + path + ": inflates to more than the " + std::to_string(limit) +
+                        " bytes its idx header implies; refused (a corrupt or hostile .gz)");
       if (out.size() >= kMaxInflatedBytes)
         throw corrupt("inflates to more than " + std::to_string(kMaxInflatedBytes) + " bytes");
-      out.resize(std::min<std::uint64_t>(out.size() * 2, kMaxInflatedBytes));
+      out.resize(std::min<std::uint64_t>({out.size() * 2, kMaxInflatedBytes, limit + 1}));
     }
     z.next_out = out.data() + out_pos;
     z.avail_out = uInt(std::min(kMaxChunk, out.size() - out_pos));
@@ -128,6 +166,10 @@ std::vector<std::uint8_t> inflate_gzip(const std::string& path, const std::vecto
       throw corrupt("stream ends early (truncated .gz)");
     if (rc != Z_OK && rc != Z_BUF_ERROR) throw corrupt(z.msg ? z.msg : "zlib error " + std::to_string(rc));
   }
+  if (!header_seen) see_header();  // a file short enough to inflate in one step
+  if (out_pos > limit)
+    throw DataError("file " + path + ": inflates to more than the " + std::to_string(limit) +
+                    " bytes its idx header implies; refused (a corrupt or hostile .gz)");
   out.resize(out_pos);
   return out;
 }

@@ -387,4 +387,54 @@ TEST(IdxReal, FashionMnistFromDebian) {
   EXPECT_GT(mean_pixel(train), 60.0);
 }
 
+// A "gzip bomb": the header of MNIST's training images (60000 of 28x28, 47 MB) and then 2 GB of zeros, in
+// about 2 MB. Built from one self-contained deflate block of 1 MB of zeros (after a full flush nothing refers
+// back past it), repeated; the trailer's CRC is wrong, which no reader gets to.
+Bytes gzip_bomb(std::size_t megabytes) {
+  z_stream z{};
+  EXPECT_EQ(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 9, Z_DEFAULT_STRATEGY), Z_OK);
+  const auto deflate_part = [&](Bytes in, int flush) {
+    Bytes out(deflateBound(&z, uLong(in.size())) + 64);
+    z.next_in = in.data();
+    z.avail_in = uInt(in.size());
+    z.next_out = out.data();
+    z.avail_out = uInt(out.size());
+    EXPECT_NE(deflate(&z, flush), Z_STREAM_ERROR);
+    out.resize(out.size() - z.avail_out);
+    return out;
+  };
+  Bytes bomb = deflate_part(idx3_bytes(60000, 28, 28, {}), Z_FULL_FLUSH);
+  const Bytes block = deflate_part(Bytes(1 << 20, 0), Z_FULL_FLUSH);
+  for (std::size_t i = 0; i < megabytes; ++i) bomb.insert(bomb.end(), block.begin(), block.end());
+  const Bytes end = deflate_part({}, Z_FINISH);
+  bomb.insert(bomb.end(), end.begin(), end.end());
+  deflateEnd(&z);
+  return bomb;
+}
+
+long peak_rss_kb() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+TEST(IdxErrors, GzipBombIsRefusedAtTheSizeItsHeaderImplies) {
+  const Bytes bomb = gzip_bomb(2048);
+  EXPECT_LT(bomb.size(), std::size_t(4) << 20);
+  const std::string path = lenet::test::temp_path("bomb-images-idx3-ubyte.gz");
+  write_bytes(path, bomb);
+  expect_data_error([&] { lenet::read_idx3_images(path); },
+                    {path, "inflates to more than the 47040016 bytes its idx header implies"});
+  EXPECT_LT(peak_rss_kb(), 200 * 1024) << "peak RSS, kB";
+  // A labels header is held to its size the same way; a whole file inflates as before.
+  Bytes long_labels = idx1_bytes(Bytes(100, 3));
+  long_labels.resize(long_labels.size() + 5000, 3);
+  expect_data_error([&] { lenet::inflate_if_gzip(gzip_bytes(long_labels), "labels.gz"); },
+                    {"labels.gz", "more than the 108 bytes"});
+  EXPECT_EQ(lenet::inflate_if_gzip(gzip_bytes(idx1_bytes(Bytes(100, 3))), "ok.gz"),
+            idx1_bytes(Bytes(100, 3)));
+}
+
 }  // namespace
