@@ -17,6 +17,7 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "lenet/output_file.h"
 #include "lenet/version.h"
 
 namespace lenet {
@@ -399,47 +400,12 @@ void save_model_file(const std::string& path, const ModelFile& m) {
   } catch (const ModelFileError& e) {
     fail_save(path, e.what());
   }
-
-  // Until the rename succeeds the temp file is ours to remove; the file at path is never opened.
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-  std::string error;
-  const auto failed = [&](const char* what) {
-    const int err = errno;  // before any allocation below can change it
-    error = std::string(what) + " '" + tmp + "': " + std::strerror(err);
-  };
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) {
-    failed("cannot create");
-    fail_save(path, error);
+  // A locked temporary, renamed over path; temporaries of processes killed mid-save are removed first.
+  try {
+    write_file_atomically(path, bytes.data(), bytes.size());
+  } catch (const OutputFileError& e) {
+    fail_save(path, e.what());
   }
-  if (std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size())
-    failed("cannot write");
-  else if (std::fflush(f) != 0)
-    failed("cannot flush");
-  else if (::fsync(::fileno(f)) != 0)
-    failed("cannot fsync");
-  if (std::fclose(f) != 0 && error.empty()) failed("cannot close");
-  if (error.empty() && std::rename(tmp.c_str(), path.c_str()) != 0) failed("cannot rename over the target");
-  if (!error.empty()) {
-    std::remove(tmp.c_str());
-    fail_save(path, error);
-  }
-
-  // Make the rename itself durable. Some file systems cannot fsync a directory (EINVAL); that is
-  // not an error we can act on.
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) {
-    const int err = errno;
-    fail_save(path,
-              "file written, but cannot open directory '" + dir + "' to fsync it: " + std::strerror(err));
-  }
-  const int rc = ::fsync(dfd);
-  const int fsync_errno = errno;
-  ::close(dfd);
-  if (rc != 0 && fsync_errno != EINVAL)
-    fail_save(path, "file written, but cannot fsync directory '" + dir + "': " + std::strerror(fsync_errno));
 }
 
 }  // namespace lenet

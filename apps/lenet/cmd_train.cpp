@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -16,6 +17,7 @@
 #include "lenet/checkpoint.h"
 #include "lenet/idx.h"
 #include "lenet/lenet5_io.h"
+#include "lenet/output_file.h"
 #include "lenet/trainer.h"
 
 namespace lenet::app {
@@ -213,8 +215,7 @@ nlohmann::json log_line(const EpochStats& s, const TrainOptions& o, const TrainC
 
 // Progress on stderr (a bar redrawn at most five times a second on a terminal: with --batch 1 there are
 // 60,000 steps per epoch) and a line per epoch there and in --log.
-TrainCallbacks progress_callbacks(const TrainOptions& o, const TrainConfig& cfg, std::ofstream& log,
-                                  bool tty) {
+TrainCallbacks progress_callbacks(const TrainOptions& o, const TrainConfig& cfg, AppendFile* log, bool tty) {
   TrainCallbacks cb;
   if (tty)
     cb.on_batch = [last_bar = -1.0](const BatchProgress& p) mutable {
@@ -222,7 +223,7 @@ TrainCallbacks progress_callbacks(const TrainOptions& o, const TrainConfig& cfg,
       last_bar = p.done < p.total ? p.seconds : -1;
       print_bar(p);
     };
-  cb.on_epoch = [&o, &cfg, &log, tty](const EpochStats& s) {
+  cb.on_epoch = [&o, &cfg, log, tty](const EpochStats& s) {
     const std::string train_eval =
         s.train_eval_accuracy >= 0 ? "  train set acc " + num(100 * s.train_eval_accuracy) + "%" : "";
     if (tty) std::fprintf(stderr, "\r\033[K");
@@ -231,10 +232,7 @@ TrainCallbacks progress_callbacks(const TrainOptions& o, const TrainConfig& cfg,
         "epoch %2d/%d  lr %.5g  train loss %.4f  train acc %.2f%%%s  test acc %.2f%%  %.1fs (%.0f img/s)\n",
         s.epoch, cfg.epochs, s.lr, s.train_loss, 100 * s.train_accuracy, train_eval.c_str(),
         100 * s.test_accuracy, s.seconds, double(s.images) / s.seconds);
-    if (log.is_open()) {
-      log << log_line(s, o, cfg).dump() << "\n";
-      log.flush();
-    }
+    if (log) log->write_line(log_line(s, o, cfg).dump());
   };
   if (!o.checkpoint.empty()) {
     cb.on_checkpoint = [path = o.checkpoint](const Lenet5& m, const TrainState& state) {
@@ -277,15 +275,23 @@ void run_train(const TrainOptions& o) {
   Dataset train_set = load_split(o.data, Split::Train);
   const Dataset test_set = load_split(o.data, Split::Test);
   train_set.take_first(o.limit);
+  // Every file the run writes is checked and locked before any work: a device, FIFO or directory is never
+  // written over, a bad path is reported now rather than after training, and a second run on the same
+  // files fails at once, naming the first.
+  const std::pair<const std::string&, const char*> outputs[] = {
+      {o.out, "--out"}, {o.log, "--log"}, {o.checkpoint, "--checkpoint"}};
+  for (const auto& [path, option] : outputs)
+    if (!path.empty()) check_output_path(path, option);
+  OutputLock checkpoint_lock, out_lock;
+  if (!o.checkpoint.empty()) checkpoint_lock = OutputLock(o.checkpoint, "--checkpoint");
+  if (!o.out.empty()) out_lock = OutputLock(o.out, "--out");
   check_checkpoint_options(o);
   Lenet5 model(*arch);
   const std::optional<TrainState> resume = start_model(model, o);
 
-  std::ofstream log;
-  if (!o.log.empty()) {
-    log.open(o.log, std::ios::app);
-    if (!log) throw CommandError("cannot open --log file " + o.log + " for appending");
-  }
+  // Each line is flushed and checked: a full disk stops the run instead of leaving an empty log.
+  std::unique_ptr<AppendFile> log;
+  if (!o.log.empty()) log = std::make_unique<AppendFile>(o.log, "--log");
   const bool tty = ::isatty(STDERR_FILENO);
   // From here on a signal stops training cleanly (installed before the line below, which tells a test or a
   // supervising script that the run has begun).
@@ -293,7 +299,7 @@ void run_train(const TrainOptions& o) {
   print_start(o, cfg, train_set, resume);
   std::vector<EpochStats> history;
   try {
-    history = train(model, train_set, &test_set, cfg, progress_callbacks(o, cfg, log, tty),
+    history = train(model, train_set, &test_set, cfg, progress_callbacks(o, cfg, log.get(), tty),
                     resume ? &*resume : nullptr);
   } catch (const TrainingInterrupted& e) {
     if (tty) std::fprintf(stderr, "\n");

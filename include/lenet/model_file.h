@@ -59,7 +59,8 @@ inline constexpr int kMaxModelHeaderDepth = 64;                   // JSON nestin
 
 // ModelFileError is in lenet/errors.h.
 
-// Writes path.tmp-<pid>, flushes and fsyncs it, renames it over path and fsyncs the directory.
+// Through write_file_atomically (output_file.h): writes path.tmp-<pid> (locked while written, after removing
+// temporaries of processes killed mid-save), fsyncs it, renames it over path and fsyncs the directory.
 // On failure the old file at path is untouched, the temp file is removed and ModelFileError is thrown.
 // Refuses (before touching the disk) tensors whose data does not match their shape, negative
 // dimensions, non-finite values, duplicate names, and JSON that cannot be encoded (invalid UTF-8).
