@@ -31,7 +31,7 @@ void run_predict(const PredictOptions& o) {
   const bool rejecting = o.reject_below > 0;
   answer_each_image(o.images, o.json, [&](std::size_t i, const std::string& file) {
     std::string not_a_digit;
-    const MnistImage input = preprocess_digit(load_grey_image(file), &not_a_digit);
+    const MnistImage input = preprocess_digit(read_picture(file), &not_a_digit);
     const DigitGuess g = classifier.classify(input);
     if (!o.show_input.empty())
       save_image(numbered_path(o.show_input, i, o.images.size()), input.data(), kMnistSide, kMnistSide, 1);

@@ -48,7 +48,7 @@ void run_read(const ReadCommandOptions& o) {
   ro.reject_below = o.reject_below;
   ro.separators = !o.no_separators;
   answer_each_image(o.images, o.json, [&](std::size_t i, const std::string& file) {
-    const GreyImage image = load_grey_image(file);
+    const GreyImage image = read_picture(file);
     const Reading r = read_number(classifier, image, ro);
     if (!o.annotate.empty()) save_annotated(numbered_path(o.annotate, i, o.images.size()), image, r);
     if (o.json) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "lenet/image.h"
+
 namespace lenet::app {
 
 void add_train_command(CLI::App& app);
@@ -32,5 +34,9 @@ struct CommandError : std::runtime_error {
 // flushed after each picture, so that a pipe sees every answer as it comes.
 void answer_each_image(const std::vector<std::string>& images, bool json,
                        const std::function<void(std::size_t, const std::string&)>& answer);
+
+// A picture named on the command line, decoded to grey: a file, "-" for stdin, a pipe or a FIFO (read as a
+// stream; a FIFO no program writes to within 10 s is an error); a directory is refused as "is a directory".
+GreyImage read_picture(const std::string& file);
 
 }  // namespace lenet::app

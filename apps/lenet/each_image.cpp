@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "lenet/input_file.h"
 
 namespace lenet::app {
 
@@ -25,6 +26,11 @@ void answer_each_image(const std::vector<std::string>& images, bool json,
   if (failed)
     throw CommandError(std::to_string(failed) + " of " + std::to_string(images.size()) +
                        " images could not be read");
+}
+
+GreyImage read_picture(const std::string& file) {
+  const std::vector<std::uint8_t> bytes = read_input_file(file, kMaxImageFileBytes);
+  return decode_grey_image(bytes.data(), bytes.size(), file == "-" ? "stdin" : file);
 }
 
 }  // namespace lenet::app
