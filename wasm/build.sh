@@ -25,7 +25,8 @@ ln -sf /usr/include/zconf.h "$shim/zconf.h"
 # Inference, the model file, picture preprocessing, number reading: what the page's API needs. Not training
 # (OpenMP threads), the idx reader (gzip), the HTTP server, nor picture file decoding (Debian's libpng,
 # libjpeg...): the browser decodes pictures itself and hands the pixels over (wasm/local.js).
-sources=(activation conv2d gemm linear maxpool subsample rbf loss lenet5 model_file lenet5_io resample page ink normalise
+sources=(activation conv2d gemm linear maxpool subsample rbf loss lenet5 model_file output_file lenet5_io resample page ink
+         normalise
          classify segment)
 # -msimd128: the kernels' 4-wide vectors (simd.h's portable level) become WebAssembly SIMD instructions.
 flags=(-O2 -msimd128 -std=c++20 -fexceptions -DNDEBUG -include "$root/wasm/compat.h" -I "$root/include"
