@@ -345,7 +345,7 @@ struct DigitServer::Impl {
         parse_target(*req, conn ? std::string_view(conn->raw_uri) : std::string_view("/"));
         HeaderScan h;
         MHD_get_connection_values(connection, MHD_HEADER_KIND, scan_header, &h);
-        check_framing(h, *req, options);
+        check_framing(h, *req, options.max_headers, options.max_body_bytes);
         const char* type = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Content-Type");
         req->content_type = type ? type : "";
       } catch (const HttpError& e) {

@@ -198,10 +198,10 @@ void parse_target(Request& req, std::string_view raw) {
 
 // A request's framing, checked before anything else: anything ambiguous is refused, so that no two
 // programs on the path can read a different request out of the same bytes.
-void check_framing(const HeaderScan& h, const Request& req, const ServerOptions& o) {
-  if (h.count > o.max_headers)
+void check_framing(const HeaderScan& h, const Request& req, int max_headers, std::size_t max_body_bytes) {
+  if (h.count > max_headers)
     throw HttpError(431, std::to_string(h.count) + " header lines; this server takes at most " +
-                             std::to_string(o.max_headers));
+                             std::to_string(max_headers));
   if (h.content_lengths > 1) throw HttpError(400, "more than one Content-Length header");
   if (h.content_lengths == 1) {
     const std::string& v = h.content_length;
@@ -210,9 +210,9 @@ void check_framing(const HeaderScan& h, const Request& req, const ServerOptions&
       throw HttpError(400, "Content-Length must be a decimal number of bytes, not '" + v + "'");
     if (!h.transfer_encoding.empty())
       throw HttpError(400, "both Content-Length and Transfer-Encoding: send one of them");
-    if (std::stoull(v) > o.max_body_bytes)
+    if (std::stoull(v) > max_body_bytes)
       throw HttpError(413,
-                      "request body larger than the limit of " + std::to_string(o.max_body_bytes) + " bytes");
+                      "request body larger than the limit of " + std::to_string(max_body_bytes) + " bytes");
   } else if (h.transfer_encoding.empty() && req.method == "POST") {
     throw HttpError(411, "POST needs a Content-Length header (or Transfer-Encoding: chunked)");
   }

@@ -31,13 +31,9 @@
 #include <vector>
 
 #include "lenet/lenet5_io.h"
+#include "lenet/server_http.h"  // ServerError, content_type_for
 
 namespace lenet {
-
-// The server could not start (address in use, bad host ...); the message names host and port.
-struct ServerError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 // A file of the page, served with GET at `path` ("/" for the page itself).
 struct StaticFile {
@@ -65,9 +61,6 @@ struct ServerOptions {
   std::string model_name;                       // shown by /api/model, e.g. the model file's path
   std::function<void(const std::string&)> log;  // one line per request, from the server's threads
 };
-
-// The Content-Type the server gives a file of the page, from its name's extension.
-std::string content_type_for(std::string_view file_name);
 
 // One event-loop thread (libmicrohttpd, epoll) reads requests and writes answers for every connection;
 // requests that run the network are handed to `threads` workers, each with its own DigitClassifier over

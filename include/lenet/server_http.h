@@ -14,7 +14,18 @@
 
 #include "lenet/classify.h"
 #include "lenet/image.h"
-#include "lenet/server.h"
+
+namespace lenet {
+
+// The server could not start (address in use, bad host ...); the message names host and port.
+struct ServerError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The Content-Type the server gives a file of the page, from its name's extension.
+std::string content_type_for(std::string_view file_name);
+
+}  // namespace lenet
 
 namespace lenet::http {
 
@@ -83,7 +94,7 @@ void parse_target(Request& req, std::string_view raw);
 bool query_flag(const Request& req, const char* name);
 // Header count, Content-Length (one, decimal, within the body limit, not with Transfer-Encoding), 411 for a
 // POST without a length: HttpError 431/400/413/411.
-void check_framing(const HeaderScan& h, const Request& req, const ServerOptions& o);
+void check_framing(const HeaderScan& h, const Request& req, int max_headers, std::size_t max_body_bytes);
 
 struct PixelRequest {
   MnistImage image{};
