@@ -270,28 +270,33 @@ TEST_F(ServerAbuseTest, SlowAndIdleClientsNeitherStopOthersNorStay) {
 }
 
 // Nagle's algorithm against delayed ACK cost the old server 40 ms on every request after the first on a
-// connection.
+// connection. The median of 40 requests is taken in up to three rounds and the best round kept: a busy
+// machine can only make a round slower, while the 40 ms delay would slow every round.
 TEST_F(ServerAbuseTest, RequestsOnAKeepAliveConnectionAreAnsweredAtOnce) {
   start();
-  const int fd = connect_to(port());
-  ASSERT_GE(fd, 0);
-  std::string buffer;
-  std::vector<double> health, predict;
-  for (int i = 0; i < 21; ++i) {
-    for (auto* list : {&health, &predict}) {
-      const auto t = Clock::now();
-      ASSERT_TRUE(send_all(fd, list == &health ? kHealth : predict_request()));
-      const Answer a = read_answer(fd, buffer);
-      ASSERT_EQ(a.status, 200) << a.head;
-      if (i > 0) list->push_back(ms_since(t));  // the first may pay for the connection
+  const double limit_ms = test::sanitizer_run() ? 30.0 : 5.0;
+  double best_health = 1e9, best_predict = 1e9;
+  for (int round = 0; round < 3 && (best_health > limit_ms || best_predict > limit_ms); ++round) {
+    const int fd = connect_to(port());
+    ASSERT_GE(fd, 0);
+    std::string buffer;
+    std::vector<double> health, predict;
+    for (int i = 0; i < 41; ++i) {
+      for (auto* list : {&health, &predict}) {
+        const auto t = Clock::now();
+        ASSERT_TRUE(send_all(fd, list == &health ? kHealth : predict_request()));
+        const Answer a = read_answer(fd, buffer);
+        ASSERT_EQ(a.status, 200) << a.head;
+        if (i > 0) list->push_back(ms_since(t));  // the first may pay for the connection
+      }
     }
+    ::close(fd);
+    for (auto* list : {&health, &predict}) std::sort(list->begin(), list->end());
+    best_health = std::min(best_health, health[health.size() / 2]);
+    best_predict = std::min(best_predict, predict[predict.size() / 2]);
   }
-  ::close(fd);
-  for (auto* list : {&health, &predict}) {
-    std::sort(list->begin(), list->end());
-    EXPECT_LE((*list)[list->size() / 2], test::sanitizer_run() ? 30.0 : 5.0)
-        << (list == &health ? "/healthz" : "/api/predict") << " median on a reused connection";
-  }
+  EXPECT_LE(best_health, limit_ms) << "/healthz median on a reused connection";
+  EXPECT_LE(best_predict, limit_ms) << "/api/predict median on a reused connection";
 }
 
 TEST_F(ServerAbuseTest, HostileRequestsGetTheRight4xxAndCostLittleMemory) {
