@@ -131,8 +131,11 @@ std::vector<std::uint8_t> inflate_gzip(const std::string& path, const std::vecto
     header_seen = true;
     if (const std::uint64_t implied = idx_size_from_header(out.data(), out_pos); implied != 0) {
       limit = implied;
-      // One byte more than the header allows, to tell a file that is too long from one that is whole.
-      if (out.size() < limit + 1) out.resize(std::size_t(limit + 1));
+      // One byte more than the header allows, to tell a file that is too long from one that is whole;
+      // but never more than this input can inflate to, so a 40-byte .gz whose header claims gigabytes
+      // costs nothing (the output grows by doubling if the data really is that large).
+      const std::uint64_t want = std::min<std::uint64_t>(limit + 1, ceiling);
+      if (out.size() < want) out.resize(std::size_t(want));
     } else {
       out.resize(std::clamp<std::size_t>(isize, out.size(), ceiling));
     }

@@ -437,4 +437,17 @@ TEST(IdxErrors, GzipBombIsRefusedAtTheSizeItsHeaderImplies) {
             idx1_bytes(Bytes(100, 3)));
 }
 
+// Found by fuzz_idx in CI: a 48-byte .gz whose idx header claims 1134 images of 2051x1132 (2.6 GB) made the
+// reader reserve the whole claimed size before inflating a byte of it. The output may only grow as far as
+// this input can inflate to.
+TEST(IdxErrors, TinyGzipWithAHugeHeaderReservesNothing) {
+  Bytes head = idx3_bytes(1134, 2051, 1132, {});
+  head.resize(40, 'l');
+  const Bytes gz = gzip_bytes(head);
+  EXPECT_LT(gz.size(), std::size_t(100));
+  expect_data_error([&] { lenet::inflate_if_gzip(Bytes(gz.begin(), gz.end() - 8), "claims.gz"); },
+                    {"claims.gz", "truncated"});
+  EXPECT_LT(peak_rss_kb(), 200 * 1024) << "peak RSS, kB";
+}
+
 }  // namespace
