@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "lenet/lenet5_io.h"
+#include "lenet/quantize.h"
 
 namespace lenet {
 
@@ -37,6 +38,7 @@ void check_ink(std::span<const float> pixels) {
 struct Classifier::Lease::Pool {
   explicit Pool(Lenet5 m) : model(std::move(m)) {}
   const Lenet5 model;
+  std::unique_ptr<const Int8Lenet5> int8;  // set for Precision::Int8; read-only, shared by every workspace
   std::mutex mutex;
   std::vector<std::unique_ptr<DigitClassifier>> idle;  // guarded by mutex
 };
@@ -56,7 +58,14 @@ Classifier::Lease::~Lease() {
   }
 }
 
-Classifier::Classifier(const std::string& model_path) : Classifier(load_lenet5(model_path).model) {}
+Classifier::Classifier(const std::string& model_path, Precision precision) {
+  LoadedModel loaded = load_lenet5(model_path);
+  std::unique_ptr<const Int8Lenet5> int8;
+  if (precision == Precision::Int8)
+    int8 = std::make_unique<const Int8Lenet5>(int8_network(loaded, model_path));
+  pool_ = std::make_unique<Lease::Pool>(std::move(loaded.model));
+  pool_->int8 = std::move(int8);
+}
 
 Classifier::Classifier(Lenet5 model) : pool_(std::make_unique<Lease::Pool>(std::move(model))) {}
 
@@ -65,6 +74,8 @@ Classifier::Classifier(Classifier&&) noexcept = default;
 Classifier& Classifier::operator=(Classifier&&) noexcept = default;
 
 const Lenet5& Classifier::model() const { return pool_->model; }
+
+Precision Classifier::precision() const { return pool_->int8 ? Precision::Int8 : Precision::Fp32; }
 
 Classifier::Lease Classifier::borrow() const {
   {
@@ -76,6 +87,9 @@ Classifier::Lease Classifier::borrow() const {
     }
   }
   // Allocated outside the lock: other threads keep borrowing and returning meanwhile.
+  if (pool_->int8)
+    return Lease(pool_.get(),
+                 std::make_unique<DigitClassifier>(int8_classifier(pool_->model, kBatch, *pool_->int8)));
   return Lease(pool_.get(), std::make_unique<DigitClassifier>(pool_->model, kBatch));
 }
 

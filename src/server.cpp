@@ -87,6 +87,7 @@ struct DigitServer::Impl {
             {"parameters", model.parameter_count()},
             {"input", {1, kInputSide, kInputSide}},
             {"model", options.model_name},
+            {"precision", options.precision},
             {"config", loaded.config}};
     if (loaded.config.contains("test_accuracy")) info["test_accuracy"] = loaded.config["test_accuracy"];
     for (const LayerInfo& l : model.layers()) {
@@ -120,7 +121,13 @@ struct DigitServer::Impl {
     const DigitGuess g = classifier.classify(r.image);
     nlohmann::json j = guess_json(g);
     j["input"] = image_json(r.image);
-    if (r.maps) j["maps"] = feature_maps_json(map_layers, classifier.activations());
+    if (r.maps && options.make_classifier) {
+      DigitClassifier fp32(model, 1);
+      fp32.classify(r.image);
+      j["maps"] = feature_maps_json(map_layers, fp32.activations());
+    } else if (r.maps) {
+      j["maps"] = feature_maps_json(map_layers, classifier.activations());
+    }
     req.answer = j.dump();
   }
 
@@ -190,7 +197,7 @@ struct DigitServer::Impl {
   };
 
   void worker_loop() {
-    DigitClassifier classifier(model);
+    DigitClassifier classifier = options.make_classifier ? options.make_classifier() : DigitClassifier(model);
     for (;;) {
       Job job{};
       {

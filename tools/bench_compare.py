@@ -9,6 +9,8 @@
 #   ... --markdown   also prints the table for the README
 #   ... --rss        also measures the peak RSS of `lenet train --epochs 1` with /usr/bin/time -v
 #   ... --wait-policy passive   runs both with OMP_WAIT_POLICY=passive (see below)
+#   ... --int8       also lenet --precision int8 against PyTorch's quantize_dynamic, in the same rounds,
+#                    with the int8 network's share of the int8 peak (the vpdpbusd probe of lenet bench)
 #
 # The machine is shared: the load average is printed with every run, and only medians are compared.
 # Both programs run their threads on libgomp, whose threads spin at every barrier by default; when other
@@ -83,6 +85,8 @@ def main():
                     help="the machine's peak, if known from a quiet moment (default: the best probe of these runs)")
     ap.add_argument("--wait-policy", choices=["default", "passive"], default="default",
                     help="OMP_WAIT_POLICY for both programs (default: as in the environment)")
+    ap.add_argument("--int8", action="store_true",
+                    help="also lenet --precision int8 and PyTorch quantize_dynamic (inference and latency)")
     a = ap.parse_args()
     env = dict(os.environ)
     if a.wait_policy == "passive":
@@ -94,10 +98,15 @@ def main():
     lenet_cmd = [a.lenet, "bench", "--model", a.model, "--json", "--peak"] + common
     torch_cmd = ["/usr/bin/python3", os.path.join(HERE, "bench_torch.py"), "--json"] + common
 
-    runs = {"lenet": [], "torch": []}
+    cmds = [("lenet", lenet_cmd), ("torch", torch_cmd)]
+    if a.int8:
+        cmds += [("lenet_int8", [a.lenet, "bench", "--model", a.model, "--json", "--peak", "--no-train",
+                                 "--precision", "int8", "--data", a.data, "--threads", str(a.threads)]),
+                 ("torch_int8", ["/usr/bin/python3", os.path.join(HERE, "bench_torch.py"), "--json",
+                                 "--precision", "int8-dynamic", "--data", a.data, "--threads", str(a.threads)])]
+    runs = {name: [] for name, _ in cmds}
     for r in range(a.rounds):
-        for name, cmd in (("lenet", lenet_cmd), ("torch", torch_cmd)) if r % 2 == 0 else (
-                ("torch", torch_cmd), ("lenet", lenet_cmd)):
+        for name, cmd in cmds if r % 2 == 0 else cmds[::-1]:
             j, load = run_json(cmd, env)
             runs[name].append(j)
             shown = ", ".join(f"{k} {fmt(j[k], u)}" for k, _, u, _ in FIGURES if k in j)
@@ -148,6 +157,21 @@ def main():
         lenet_rss = peak_rss_mb([a.lenet, "train", "--arch", "lenet5", "--epochs", "1"] + common)
         print(f"peak RSS of `lenet train --epochs 1` (dataset included): {lenet_rss:.0f} MB; "
               f"PyTorch bench process: {statistics.median(j['max_rss_mb'] for j in runs['torch']):.0f} MB")
+    if a.int8:
+        mi = {name: {k: statistics.median(j[k] for j in runs[name])
+                     for k in ("infer_images_per_s", "latency_us_median")} for name in ("lenet_int8", "torch_int8")}
+        int8_peak = max(j["int8_peak_gops"] for j in runs["lenet_int8"])
+        print(f"int8 ({runs['lenet_int8'][0]['int8_kernels']} kernels; PyTorch quantize_dynamic):")
+        for key, label, unit in (("infer_images_per_s", "int8 batched inference", "images/s"),
+                                 ("latency_us_median", "int8 single-image latency", "us")):
+            lv, tv, fv = mi["lenet_int8"][key], mi["torch_int8"][key], med["lenet"][key]
+            lower = unit == "us"
+            print(f"  {label}: lenet {fmt(lv, unit)} {unit}, PyTorch int8 {fmt(tv, unit)} {unit} "
+                  f"({(tv / lv if lower else lv / tv):.1f}x), lenet fp32 {fmt(fv, unit)} {unit} "
+                  f"(int8 is {(fv / lv if lower else lv / fv):.2f}x fp32)")
+        gops = mi["lenet_int8"]["infer_images_per_s"] * flops_fwd * 1e-9
+        print(f"  int8 inference at {gops:.1f} GOP/s = {100 * gops / int8_peak:.0f}% of the int8 peak "
+              f"({int8_peak:.1f} GOP/s, vpdpbusd probe, {a.threads} threads)")
     if a.markdown:
         print()
         print("| figure | lenet | PyTorch 1.13 | lenet is |")

@@ -98,6 +98,11 @@ def train_epoch(model, x, y, batch, lr):
     return seconds, cpu
 
 
+def quantized(model):
+    """PyTorch's own int8 form of the network (fbgemm kernels), for inference."""
+    return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", default="data/mnist")
@@ -108,13 +113,21 @@ def main():
     ap.add_argument("--limit", type=int, default=0, help="train on the first N images only")
     ap.add_argument("--no-train", action="store_true")
     ap.add_argument("--json", action="store_true")
+    # PyTorch's FX static quantisation cannot trace this Lenet5 (TraceError: its forward iterates over a
+    # Proxy), so its int8 form here is quantize_dynamic: int8 full layers, fp32 convolutions.
+    ap.add_argument("--precision", choices=["fp32", "int8-dynamic"], default="fp32",
+                    help="int8-dynamic: torch quantize_dynamic of the full layers (inference only)")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     model = Lenet5().eval()
     x_test, _ = load_split(a.data, "test")
+    if a.precision != "fp32":
+        model = quantized(model)
+        a.no_train = True
     j = {"framework": "pytorch", "torch": torch.__version__, "threads": torch.get_num_threads(),
+         "precision": a.precision,
          "mkldnn": torch.backends.mkldnn.is_available()}
     j["infer_batch"] = kInferBatch
     j["infer_images"] = len(x_test)

@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,8 +16,10 @@
 #include "lenet/gemm.h"
 #include "lenet/idx.h"
 #include "lenet/lenet5_io.h"
+#include "lenet/quantize.h"
 #include "lenet/simd.h"
 #include "lenet/trainer.h"
+#include "precision.h"
 
 namespace lenet::app {
 
@@ -36,6 +40,8 @@ struct BenchOptions {
   std::string optimizer = "momentum";
   int limit = 0;
   bool peak = false;
+  std::string precision = "fp32";
+  std::string pictures;  // a directory of pictures for `lenet predict` (only that is measured)
 };
 
 constexpr int kInferBatch = 1000;
@@ -116,6 +122,57 @@ std::vector<double> latencies_us(const Lenet5& model, const Dataset& data, int c
   return us;
 }
 
+// The same two measures for the int8 network: the whole test set on `threads` threads per pass, and one
+// image at a time on the calling thread (no thread hand-off).
+double int8_images_per_s(const Int8Lenet5& net, const Dataset& data, int threads, int passes) {
+  std::vector<float> scores(std::size_t(data.count) * kClasses);
+  std::vector<double> rates;
+  for (int pass = -1; pass < passes; ++pass) {
+    const auto t0 = Clock::now();
+    int8_scores(scores.data(), net, data, threads);
+    if (pass >= 0) rates.push_back(data.count / seconds_since(t0));
+  }
+  return median(rates);
+}
+
+std::vector<double> int8_latencies_us(const Int8Lenet5& net, const Dataset& data, int calls) {
+  Int8Workspace ws(1);
+  std::vector<double> us;
+  us.reserve(std::size_t(calls));
+  float scores[kClasses];
+  int sink = 0;
+  for (int i = -100; i < calls; ++i) {
+    const int idx = (i + 100) % data.count;
+    const auto t0 = Clock::now();
+    net.forward(scores, data.image(idx), data.rows, data.cols, 1, ws);
+    sink += int(std::max_element(scores, scores + kClasses) - scores);
+    const double t = seconds_since(t0) * 1e6;
+    if (i >= 0) us.push_back(t);
+  }
+  if (sink < 0) std::printf("%d", sink);
+  return us;
+}
+
+// Integer operations per second (2 per multiply-add) of independent vpdpbusd chains on every thread, the
+// best of five rounds: the int8 peak the int8 network is measured against.
+double int8_peak_ops(int threads) {
+  double best = 0;
+  for (int round = 0; round < 5; ++round) {
+    double ops = 0;
+    long long sink = 0;
+    const auto t0 = Clock::now();
+#pragma omp parallel num_threads(threads) reduction(+ : ops, sink)
+    {
+      std::int32_t s = 0;
+      ops += int8_probe(20'000'000, &s);
+      sink += s;
+    }
+    best = std::max(best, ops / seconds_since(t0));
+    if (sink == 12345) std::printf(" ");
+  }
+  return best;
+}
+
 // FLOP/s of independent FMA chains on every thread, the best of five 0.2-second rounds.
 double peak_flops(int threads) {
   double best = 0;
@@ -135,7 +192,52 @@ double peak_flops(int threads) {
   return best;
 }
 
+// --pictures DIR: `lenet predict` over every file of DIR (sorted by name), its answers thrown away; the
+// median of three passes after one that warms the page cache.
+void bench_pictures(const BenchOptions& o) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(o.pictures, ec))
+    if (entry.is_regular_file()) files.push_back(entry.path().string());
+  if (ec) throw CommandError("--pictures " + o.pictures + ": " + ec.message());
+  if (files.empty()) throw CommandError("--pictures " + o.pictures + ": no files in it");
+  std::sort(files.begin(), files.end());
+  PredictOptions p;
+  p.model = o.model;
+  p.images = files;
+  p.precision = o.precision;
+  p.threads = o.threads;
+  std::FILE* sink = std::fopen("/dev/null", "w");
+  if (!sink) throw CommandError("cannot open /dev/null");
+  std::vector<double> rates;
+  std::string failure;
+  for (int pass = -1; pass < 3; ++pass) {
+    const auto t0 = Clock::now();
+    try {
+      run_predict(p, sink);
+    } catch (const CommandError& e) {  // some files were not pictures: still timed, and said below
+      failure = e.what();
+    }
+    if (pass >= 0) rates.push_back(double(files.size()) / seconds_since(t0));
+  }
+  std::fclose(sink);
+  const int threads = o.threads > 0 ? o.threads : default_threads();
+  if (o.json) {
+    nlohmann::json j = {{"pictures", o.pictures},   {"files", files.size()},        {"threads", threads},
+                        {"precision", o.precision}, {"files_per_s", median(rates)}, {"passes", rates.size()}};
+    if (!failure.empty()) j["failures"] = failure;
+    std::printf("%s\n", j.dump().c_str());
+    return;
+  }
+  std::printf(
+      "lenet bench --pictures: `lenet predict` over %zu files of %s on %d threads, %s: %.0f files/s "
+      "(median of %zu passes)\n",
+      files.size(), o.pictures.c_str(), threads, o.precision.c_str(), median(rates), rates.size());
+  if (!failure.empty()) std::printf("note: %s\n", failure.c_str());
+}
+
 void run_bench(const BenchOptions& o) {
+  if (!o.pictures.empty()) return bench_pictures(o);
   if (o.model.empty() == o.arch.empty()) throw CommandError("give exactly one of --model or --arch");
   std::optional<Lenet5> loaded;
   if (!o.model.empty()) {
@@ -163,13 +265,28 @@ void run_bench(const BenchOptions& o) {
                       {"flops_forward_per_image", flops.forward},
                       {"flops_train_per_image", flops.train}};
 
-  const double infer = infer_images_per_s(model, test_set, threads, o.infer_passes);
+  // --precision int8: the model's stored scales, or (a model without them, or a fresh network) scales
+  // calibrated now on training images, as lenet quantize would.
+  std::optional<Int8Lenet5> int8;
+  if (o.precision == "int8") {
+    if (model.arch() != Arch::Lenet5) throw CommandError("--precision int8 runs the modern lenet5 only");
+    std::optional<Int8Scales> scales;
+    if (!o.model.empty()) scales = int8_scales_from_config(load_lenet5(o.model).config);
+    if (!scales) scales = calibrate_int8(model, load_split(o.data, Split::Train));
+    int8.emplace(model, *scales);
+    j["int8_kernels"] = std::string(int8_kernel_name());
+  }
+  j["precision"] = o.precision;
+
+  const double infer = int8 ? int8_images_per_s(*int8, test_set, threads, o.infer_passes)
+                            : infer_images_per_s(model, test_set, threads, o.infer_passes);
   j["infer_batch"] = kInferBatch;
   j["infer_images"] = test_set.count;
   j["infer_images_per_s"] = infer;
   j["infer_gflops"] = infer * flops.forward * 1e-9;
 
-  const std::vector<double> lat = latencies_us(model, test_set, o.latency_calls);
+  const std::vector<double> lat = int8 ? int8_latencies_us(*int8, test_set, o.latency_calls)
+                                       : latencies_us(model, test_set, o.latency_calls);
   j["latency_calls"] = o.latency_calls;
   j["latency_us_median"] = median(lat);
   j["latency_us_p90"] = percentile(lat, 0.9);
@@ -198,6 +315,11 @@ void run_bench(const BenchOptions& o) {
     j["peak_gflops"] = peak * 1e-9;
     if (o.train) j["train_fraction_of_peak"] = j["train_gflops"].get<double>() / (peak * 1e-9);
     j["infer_fraction_of_peak"] = j["infer_gflops"].get<double>() / (peak * 1e-9);
+    if (int8) {
+      const double ops = int8_peak_ops(threads);
+      j["int8_peak_gops"] = ops * 1e-9;
+      j["infer_fraction_of_int8_peak"] = j["infer_gflops"].get<double>() / (ops * 1e-9);
+    }
   }
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -207,9 +329,10 @@ void run_bench(const BenchOptions& o) {
     std::printf("%s\n", j.dump().c_str());
     return;
   }
-  std::printf("lenet bench: %s (%s) on %s, %d threads, %s kernels\n", j["model"].get<std::string>().c_str(),
-              j["arch"].get<std::string>().c_str(), o.data.c_str(), threads,
-              j["simd"].get<std::string>().c_str());
+  std::printf("lenet bench: %s (%s) on %s, %d threads, %s kernels, %s%s\n",
+              j["model"].get<std::string>().c_str(), j["arch"].get<std::string>().c_str(), o.data.c_str(),
+              threads, j["simd"].get<std::string>().c_str(), o.precision.c_str(),
+              int8 ? (" (" + std::string(int8_kernel_name()) + ")").c_str() : "");
   std::printf(
       "inference  %d test images in batches of %d: %.0f images/s (median of %d passes), %.1f GFLOP/s\n",
       test_set.count, kInferBatch, infer, o.infer_passes, j["infer_gflops"].get<double>());
@@ -227,6 +350,10 @@ void run_bench(const BenchOptions& o) {
     if (o.train)
       std::printf("; training runs at %.0f%% of it", 100 * j["train_fraction_of_peak"].get<double>());
     std::printf("\n");
+    if (int8)
+      std::printf(
+          "int8 peak  vpdpbusd probe on %d threads: %.1f GOP/s; int8 inference runs at %.1f%% of it\n",
+          threads, j["int8_peak_gops"].get<double>(), 100 * j["infer_fraction_of_int8_peak"].get<double>());
   }
   std::printf(
       "FLOPs      %.0f per image forward, %.0f per image trained (2 per multiply-add, from the layer "
@@ -262,6 +389,11 @@ void add_bench_command(CLI::App& app) {
   cmd->add_flag(
       "--no-train", [o](std::int64_t) { o->train = false; }, "Skip the training epoch");
   cmd->add_flag("--peak", o->peak, "Also measure the FMA peak of the machine and the fraction of it reached");
+  add_precision_option(cmd, o->precision);
+  cmd->add_option("--pictures", o->pictures,
+                  "Instead: time `lenet predict` over every file of this directory (files/s); --model, "
+                  "--threads and --precision apply")
+      ->check(CLI::ExistingDirectory);
   cmd->add_flag("--json", o->json, "Print one JSON object");
   cmd->callback([o] { run_bench(*o); });
 }

@@ -12,6 +12,7 @@
 #include "lenet/lenet5_io.h"
 #include "lenet/report.h"
 #include "lenet/trainer.h"
+#include "precision.h"
 
 namespace lenet::app {
 
@@ -25,6 +26,7 @@ struct EvalOptions {
   bool json = false;
   std::string report;  // directory for the report pictures and table
   std::string log;     // a `lenet train --log` file, plotted into the report
+  std::string precision = "fp32";
 };
 
 // --report DIR: confusion.png, misclassified.png, per_class.csv and, with --log, training_curves.png.
@@ -61,7 +63,12 @@ void run_eval(const EvalOptions& o) {
   for (const std::string& path : o.models) loaded.push_back(load_lenet5(path));
   for (const LoadedModel& m : loaded) members.push_back(&m.model);
   const Dataset data = load_split(o.data, o.split == "test" ? Split::Test : Split::Train);
-  const EvalResult r = evaluate_committee(members, data, o.threads);
+  if (o.precision == "int8" && members.size() > 1)
+    throw CommandError("--precision int8 evaluates one model, not a committee of " +
+                       std::to_string(members.size()));
+  const std::optional<Int8Lenet5> int8 = int8_network(loaded[0], o.models[0], o.precision);
+  const EvalResult r =
+      int8 ? evaluate_int8(*int8, data, o.threads) : evaluate_committee(members, data, o.threads);
   std::string name = o.models[0], arch(arch_name(members[0]->arch()));
   if (members.size() > 1) {
     name = "committee of " + std::to_string(members.size()) + " models";
@@ -86,6 +93,7 @@ void run_eval(const EvalOptions& o) {
         {"arch", arch},
         {"data", o.data},
         {"split", o.split},
+        {"inference", o.precision},
         {"count", r.count},
         {"accuracy", r.accuracy},
         {"error", 1 - r.accuracy},
@@ -96,7 +104,8 @@ void run_eval(const EvalOptions& o) {
     std::printf("%s\n", j.dump().c_str());
     return;
   }
-  std::printf("%s on %s (%s, %d images)\n", name.c_str(), o.data.c_str(), o.split.c_str(), r.count);
+  std::printf("%s on %s (%s, %d images, %s)\n", name.c_str(), o.data.c_str(), o.split.c_str(), r.count,
+              o.precision.c_str());
   std::printf("accuracy %.2f%%  (error %.2f%%, %lld wrong)\n\n", 100 * r.accuracy, 100 * (1 - r.accuracy),
               static_cast<long long>(r.count - std::llround(r.accuracy * r.count)));
   std::printf("class  precision  recall\n");
@@ -127,6 +136,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--threads", o->threads, "Threads (0: all cores)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  add_precision_option(cmd, o->precision);
   cmd->add_flag("--json", o->json,
                 "Print one JSON object (accuracy as a fraction, confusion as 10x10 counts)");
   cmd->add_option("--report", o->report,

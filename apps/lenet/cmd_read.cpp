@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "lenet/lenet5_io.h"
 #include "lenet/segment.h"
 #include "paths.h"
+#include "precision.h"
 
 namespace lenet::app {
 
@@ -23,6 +25,9 @@ struct ReadCommandOptions {
   float reject_below = 0;
   bool no_separators = false;
   std::string annotate;
+  std::string precision = "fp32";
+  std::string files_from;
+  int threads = 0;
 };
 
 // The picture in grey with each digit's box and reading drawn over it, for checking the segmentation.
@@ -41,43 +46,60 @@ void save_annotated(const std::string& path, const GreyImage& image, const Readi
   canvas.save(path);
 }
 
+// The answer line of one picture.
+std::string read_answer(const ReadCommandOptions& o, DigitClassifier& classifier, const ReadOptions& ro,
+                        std::size_t i, std::size_t count, const std::string& file) {
+  const GreyImage image = read_picture(file);
+  const Reading r = read_number(classifier, image, ro);
+  if (!o.annotate.empty()) save_annotated(numbered_path(o.annotate, i, count), image, r);
+  if (o.json) {
+    // Every element of `digits` in reading order, saying what it is: a digit or a separator.
+    nlohmann::ordered_json digits = nlohmann::ordered_json::array();
+    std::size_t next = 0;
+    for (std::size_t k = 0; k <= r.digits.size(); ++k) {
+      for (; next < r.separators.size() && r.separators[next].before == int(k); ++next) {
+        const ReadSeparator& s = r.separators[next];
+        digits.push_back({{"kind", "separator"},
+                          {"symbol", std::string(1, s.symbol)},
+                          {"box", {s.box.x, s.box.y, s.box.w, s.box.h}}});
+      }
+      if (k == r.digits.size()) break;
+      const ReadDigit& d = r.digits[k];
+      digits.push_back({{"kind", "digit"},
+                        {"digit", d.guess.digit},
+                        {"confidence", d.guess.confidence},
+                        {"box", {d.box.x, d.box.y, d.box.w, d.box.h}}});
+    }
+    return nlohmann::ordered_json({{"file", file}, {"text", r.text}, {"digits", digits}}).dump() + "\n";
+  } else {
+    float lowest = 1;
+    for (const ReadDigit& d : r.digits) lowest = std::min(lowest, d.guess.confidence);
+    char numbers[96];
+    std::snprintf(numbers, sizeof numbers, "  (%zu digits, lowest confidence %.1f%%)\n", r.digits.size(),
+                  100 * lowest);
+    return file + ": " + r.text + numbers;
+  }
+}
+
 void run_read(const ReadCommandOptions& o) {
-  const LoadedModel loaded = load_lenet5(resolve_model_path(o.model));
-  DigitClassifier classifier(loaded.model, 32);
+  const std::vector<std::string> images = picture_list(o.images, o.files_from);
+  const std::string model_path = resolve_model_path(o.model);
+  const LoadedModel loaded = load_lenet5(model_path);
+  const std::optional<Int8Lenet5> int8 = int8_network(loaded, model_path, o.precision);
   ReadOptions ro;
   ro.reject_below = o.reject_below;
   ro.separators = !o.no_separators;
-  answer_each_image(o.images, o.json, [&](std::size_t i, const std::string& file) {
-    const GreyImage image = read_picture(file);
-    const Reading r = read_number(classifier, image, ro);
-    if (!o.annotate.empty()) save_annotated(numbered_path(o.annotate, i, o.images.size()), image, r);
-    if (o.json) {
-      // Every element of `digits` in reading order, saying what it is: a digit or a separator.
-      nlohmann::ordered_json digits = nlohmann::ordered_json::array();
-      std::size_t next = 0;
-      for (std::size_t k = 0; k <= r.digits.size(); ++k) {
-        for (; next < r.separators.size() && r.separators[next].before == int(k); ++next) {
-          const ReadSeparator& s = r.separators[next];
-          digits.push_back({{"kind", "separator"},
-                            {"symbol", std::string(1, s.symbol)},
-                            {"box", {s.box.x, s.box.y, s.box.w, s.box.h}}});
+  answer_each_image(images, o.json, o.threads, stdout, [&]() -> AnswerBlock {
+    auto classifier = std::make_shared<DigitClassifier>(make_classifier(loaded.model, 32, int8));
+    return [&, classifier](std::size_t first, std::span<ImageAnswer> answers) {
+      for (std::size_t k = 0; k < answers.size(); ++k) {
+        try {
+          answers[k].text = read_answer(o, *classifier, ro, first + k, images.size(), images[first + k]);
+        } catch (const std::exception& e) {
+          answers[k].error = e.what();
         }
-        if (k == r.digits.size()) break;
-        const ReadDigit& d = r.digits[k];
-        digits.push_back({{"kind", "digit"},
-                          {"digit", d.guess.digit},
-                          {"confidence", d.guess.confidence},
-                          {"box", {d.box.x, d.box.y, d.box.w, d.box.h}}});
       }
-      std::printf(
-          "%s\n",
-          nlohmann::ordered_json({{"file", file}, {"text", r.text}, {"digits", digits}}).dump().c_str());
-    } else {
-      float lowest = 1;
-      for (const ReadDigit& d : r.digits) lowest = std::min(lowest, d.guess.confidence);
-      std::printf("%s: %s  (%zu digits, lowest confidence %.1f%%)\n", file.c_str(), r.text.c_str(),
-                  r.digits.size(), 100 * lowest);
-    }
+    };
   });
 }
 
@@ -86,7 +108,13 @@ void run_read(const ReadCommandOptions& o) {
 void add_read_command(CLI::App& app) {
   auto o = std::make_shared<ReadCommandOptions>();
   CLI::App* cmd = app.add_subcommand("read", "Read a number written as a row of digits in each picture");
-  cmd->add_option("IMAGE", o->images, "Pictures of one number each")->required();
+  cmd->add_option("IMAGE", o->images, "Pictures of one number each ('-': stdin)");
+  cmd->add_option("--files-from", o->files_from,
+                  "Also the pictures listed in this file, one per line ('-': stdin)");
+  cmd->add_option("--threads", o->threads, "Threads reading pictures (0: all cores)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024));
+  add_precision_option(cmd, o->precision);
   cmd->add_option("--model", o->model,
                   "Model file (default: the shipped models/lenet5.bin, found beside the program)");
   cmd->add_flag(
@@ -101,7 +129,10 @@ void add_read_command(CLI::App& app) {
   cmd->add_option(
       "--annotate", o->annotate,
       "Write the picture with each digit's box and reading to this PNG (OUT-1.png... for several)");
-  cmd->callback([o] { run_read(*o); });
+  cmd->callback([o] {
+    if (o->images.empty() && o->files_from.empty()) throw CLI::RequiredError("IMAGE (or --files-from LIST)");
+    run_read(*o);
+  });
 }
 
 }  // namespace lenet::app

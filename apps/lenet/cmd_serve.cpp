@@ -8,12 +8,14 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <optional>
 #include <string>
 
 #include "commands.h"
 #include "lenet/lenet5_io.h"
 #include "lenet/server.h"
 #include "paths.h"
+#include "precision.h"
 #include "web_files.h"
 
 namespace lenet::app {
@@ -29,6 +31,7 @@ struct ServeOptions {
   int max_connections = ServerOptions{}.max_connections;
   int max_per_ip = ServerOptions{}.max_per_ip;
   std::string web_dir;
+  std::string precision = "fp32";
 };
 
 std::vector<StaticFile> page_files() {
@@ -80,6 +83,9 @@ void run_serve(const ServeOptions& o) {
   so.files = page_files();
   so.web_dir = o.web_dir;
   so.model_name = model_path;
+  const std::optional<Int8Lenet5> int8 = int8_network(loaded, model_path, o.precision);
+  so.precision = o.precision;
+  if (int8) so.make_classifier = [&] { return make_classifier(loaded.model, 32, int8); };
   so.log = [](const std::string& line) {
     std::fprintf(stderr, "%s %s\n", timestamp().c_str(), line.c_str());
   };
@@ -95,9 +101,10 @@ void run_serve(const ServeOptions& o) {
   DigitServer server(loaded, so);
   server.start();
   const std::string host = o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host;
-  std::fprintf(stderr, "lenet serve: listening on http://%s:%d/ (model %s, %s, %d threads); Ctrl-C stops\n",
+  std::fprintf(stderr,
+               "lenet serve: listening on http://%s:%d/ (model %s, %s, %s, %d threads); Ctrl-C stops\n",
                host.c_str(), server.port(), model_path.c_str(),
-               std::string(arch_name(loaded.model.arch())).c_str(), o.threads);
+               std::string(arch_name(loaded.model.arch())).c_str(), o.precision.c_str(), o.threads);
   if (o.host != "127.0.0.1" && o.host != "localhost" && o.host != "::1")
     std::fprintf(stderr, "lenet serve: note: %s is not loopback; anyone who can reach it can use the demo\n",
                  o.host.c_str());
@@ -115,6 +122,7 @@ void add_serve_command(CLI::App& app) {
       "serve", "Serve the web demo (draw a digit, watch LeNet-5 read it) and its JSON API");
   cmd->add_option("--model", o->model,
                   "Model file (default: the shipped models/lenet5.bin, found beside the program)");
+  add_precision_option(cmd, o->precision);
   cmd->add_option("--host", o->host, "Address to listen on (127.0.0.1: this machine only)")
       ->capture_default_str();
   cmd->add_option("--port", o->port, "Port (0: any free port, printed at start)")

@@ -86,6 +86,7 @@ int main(int argc, char** argv) {
   add_serve_command(app);
   add_export_command(app);
   add_baselines_command(app);
+  add_quantize_command(app);
 
   // A first word that is neither an option nor a command: say which command was probably meant.
   if (argc > 1 && argv[1][0] != '-' && !chosen_command(app, argc, argv)) {

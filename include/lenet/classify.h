@@ -2,6 +2,8 @@
 // confidence, in batches, through the model's own input mapping (32×32 padding, paper's levels).
 #pragma once
 #include <array>
+#include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -24,6 +26,10 @@ struct DigitGuess {
 // lines, letters and fragments it is usually much smaller. The 1998 network's RBF penalty is not
 // thresholded here. The threshold, kMinDigitLogit, was chosen on the dev set of tools/eval_pictures.py.
 inline constexpr float kMinDigitLogit = 7;
+
+// The arithmetic the network runs in: fp32 as trained, or int8, its post-training quantised form
+// (docs/int8.md; the model file must hold the activation scales that `lenet quantize` stores).
+enum class Precision { Fp32, Int8 };
 LENET_API bool looks_like_digit(const Lenet5& model, const DigitGuess& guess);
 
 // Owns the activations for one batch; not thread-safe (one classifier per thread, or lenet::Classifier,
@@ -31,6 +37,10 @@ LENET_API bool looks_like_digit(const Lenet5& model, const DigitGuess& guess);
 class LENET_API DigitClassifier {
  public:
   explicit DigitClassifier(const Lenet5& model, int batch = 32);
+  // Scores (n, 10) of n 28×28 images (0 = background ... 255 = ink), computed another way than the fp32
+  // forward pass (the int8 network: quantize.h). activations() then holds only the scores.
+  using ScoreFunction = std::function<void(float* scores, const std::uint8_t* images, int n)>;
+  DigitClassifier(const Lenet5& model, int batch, ScoreFunction scores);
   DigitGuess classify(const MnistImage& image);
   std::vector<DigitGuess> classify(const std::vector<MnistImage>& images);
   // n 28×28 images back to back (n·784 values), 0 = background ... 1 = ink; values are not checked.
@@ -40,11 +50,15 @@ class LENET_API DigitClassifier {
   const Activations& activations() const { return acts_; }
 
  private:
-  // Classifies `count` images in batches; fill(input, index) writes image `index`'s network input.
-  template <class Fill>
-  std::vector<DigitGuess> classify_batches(std::size_t count, const Fill& fill);
+  // Classifies `count` images in batches; fill(input, index) writes image `index`'s fp32 network input,
+  // fill_pixels(pixels, index) its 28×28 u8 pixels for the score function.
+  template <class Fill, class FillPixels>
+  std::vector<DigitGuess> classify_batches(std::size_t count, const Fill& fill,
+                                           const FillPixels& fill_pixels);
   const Lenet5* model_;
   Activations acts_;
+  ScoreFunction scores_;              // empty: the fp32 forward pass
+  std::vector<std::uint8_t> pixels_;  // one batch of u8 images for scores_
 };
 
 }  // namespace lenet

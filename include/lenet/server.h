@@ -30,6 +30,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lenet/classify.h"
 #include "lenet/lenet5_io.h"
 #include "lenet/server_http.h"  // ServerError, content_type_for
 
@@ -59,6 +60,10 @@ struct ServerOptions {
   std::vector<StaticFile> files;                // the page
   std::string web_dir;                          // if set, the page is served from this directory instead
   std::string model_name;                       // shown by /api/model, e.g. the model file's path
+  std::string precision = "fp32";               // shown by /api/model
+  // How each worker builds its classifier over the model (int8: quantize.h's int8_classifier); empty: fp32.
+  // Feature maps (?maps) always come from the fp32 network, as the int8 one keeps only its scores.
+  std::function<DigitClassifier()> make_classifier;
   std::function<void(const std::string&)> log;  // one line per request, from the server's threads
 };
 
