@@ -9,6 +9,8 @@
 #   ... --markdown   also prints the table for the README
 #   ... --rss        also measures the peak RSS of `lenet train --epochs 1` with /usr/bin/time -v
 #   ... --wait-policy passive   runs both with OMP_WAIT_POLICY=passive (see below)
+#   ... --pictures DIR [DIR ...]   also `lenet bench --pictures DIR` (lenet predict over every file: files/s)
+#                    in the same rounds; folders from tools/make_pictures.py
 #   ... --int8       also lenet --precision int8 against PyTorch's quantize_dynamic, in the same rounds,
 #                    with the int8 network's share of the int8 peak (the vpdpbusd probe of lenet bench)
 #
@@ -87,6 +89,8 @@ def main():
                     help="OMP_WAIT_POLICY for both programs (default: as in the environment)")
     ap.add_argument("--int8", action="store_true",
                     help="also lenet --precision int8 and PyTorch quantize_dynamic (inference and latency)")
+    ap.add_argument("--pictures", nargs="+", default=[],
+                    help="directories of pictures: also time `lenet predict` over each (lenet bench --pictures)")
     a = ap.parse_args()
     env = dict(os.environ)
     if a.wait_policy == "passive":
@@ -104,12 +108,15 @@ def main():
                                  "--precision", "int8", "--data", a.data, "--threads", str(a.threads)]),
                  ("torch_int8", ["/usr/bin/python3", os.path.join(HERE, "bench_torch.py"), "--json",
                                  "--precision", "int8-dynamic", "--data", a.data, "--threads", str(a.threads)])]
+    for d in a.pictures:
+        cmds.append((f"pictures {os.path.basename(os.path.normpath(d))}",
+                     [a.lenet, "bench", "--pictures", d, "--json", "--threads", str(a.threads)]))
     runs = {name: [] for name, _ in cmds}
     for r in range(a.rounds):
         for name, cmd in cmds if r % 2 == 0 else cmds[::-1]:
             j, load = run_json(cmd, env)
             runs[name].append(j)
-            shown = ", ".join(f"{k} {fmt(j[k], u)}" for k, _, u, _ in FIGURES if k in j)
+            shown = ", ".join(f"{k} {fmt(j[k], u)}" for k, _, u, _ in FIGURES + [("files_per_s", "", "files/s", "")] if k in j)
             print(f"round {r + 1} {name:6s} (load average {load:.1f}): {shown}", file=sys.stderr, flush=True)
 
     med = {name: {k: statistics.median(j[k] for j in js) for k, _, _, _ in FIGURES if all(k in j for j in js)}
@@ -172,6 +179,12 @@ def main():
         gops = mi["lenet_int8"]["infer_images_per_s"] * flops_fwd * 1e-9
         print(f"  int8 inference at {gops:.1f} GOP/s = {100 * gops / int8_peak:.0f}% of the int8 peak "
               f"({int8_peak:.1f} GOP/s, vpdpbusd probe, {a.threads} threads)")
+    for d in a.pictures:
+        name = f"pictures {os.path.basename(os.path.normpath(d))}"
+        j0 = runs[name][0]
+        rate = statistics.median(j["files_per_s"] for j in runs[name])
+        print(f"lenet predict over {j0['files']:,} files of {d} ({a.threads} threads): {rate:,.0f} files/s"
+              + (f" (some files failed: {j0['failures']})" if "failures" in j0 else ""))
     if a.markdown:
         print()
         print("| figure | lenet | PyTorch 1.13 | lenet is |")
