@@ -77,9 +77,15 @@ check-format: deps
 check-structure: deps
 	/usr/bin/python3 tools/check_structure.py
 
-werror: deps
-	$(CMAKE_CONFIGURE) -B build-werror -DCMAKE_BUILD_TYPE=Release -DLENET_WERROR=ON
+# The -Werror build is also the shared-library build (BUILD_SHARED_LIBS=ON: PIC, SOVERSION, only the LENET_API
+# symbols exported), so CI needs no third full build. Its tests are those that reach the shared libraries: the
+# public API linked alone and the exported symbols (label shared), the examples built against its install
+# (find_package, pkg-config, FetchContent), and the CLI's.
+WERROR_TESTS := ^(ClassifierPublic|shared_library_exports|examples|Cli)
+werror: deps data
+	$(CMAKE_CONFIGURE) -B build-werror -DCMAKE_BUILD_TYPE=Release -DLENET_WERROR=ON -DBUILD_SHARED_LIBS=ON
 	cmake --build build-werror -j$(JOBS)
+	ctest --test-dir build-werror --output-on-failure --no-tests=error -j$(JOBS) -R '$(WERROR_TESTS)'
 
 asan: deps data
 	$(CMAKE_CONFIGURE) -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLENET_SANITIZE=ON
