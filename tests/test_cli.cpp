@@ -69,7 +69,7 @@ TEST(Cli, BadArgumentsExitNonZeroWithAMessage) {
   r = run_lenet("train --batch zero --data /nonexistent");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.out.find("--batch"), std::string::npos) << r.out;
-  r = run_lenet("eval");
+  r = run_lenet("eval --model");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.out.find("--model"), std::string::npos) << r.out;
 }
@@ -148,8 +148,9 @@ TEST(Cli, FashionMnistTrainsWithTheSameCommand) {
   const std::string fashion = "/usr/share/datasets/fashion-mnist";
   if (!std::ifstream(fashion + "/t10k-labels-idx1-ubyte.gz"))
     GTEST_SKIP() << "dataset-fashion-mnist not installed";
-  const CliRun t = run_lenet("train --epochs 1 --limit " +
-                             std::string(test::sanitizer_run() ? "300" : "2000") + " --data " + fashion);
+  const CliRun t =
+      run_lenet("train --epochs 1 --limit " + std::string(test::sanitizer_run() ? "300" : "2000") +
+                " --data " + fashion + " --out " + test::temp_path("fashion.bin"));
   ASSERT_EQ(t.status, 0) << t.out;
   EXPECT_NE(t.out.find("final test accuracy"), std::string::npos) << t.out;
 }

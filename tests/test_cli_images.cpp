@@ -140,9 +140,11 @@ TEST(CliPictures, ReadPrintsTheNumberAndEachDigitsBox) {
   ASSERT_EQ(lines[0]["digits"].size(), 4u);
   int previous_x = -1;
   for (const auto& digit : lines[0]["digits"]) {
+    // The box as over HTTP (lenet serve): {"x", "y", "w", "h"}.
     ASSERT_EQ(digit["box"].size(), 4u);
-    EXPECT_GT(digit["box"][0].get<int>(), previous_x);
-    previous_x = digit["box"][0].get<int>();
+    for (const char* key : {"x", "y", "w", "h"}) ASSERT_TRUE(digit["box"].contains(key)) << digit;
+    EXPECT_GT(digit["box"]["x"].get<int>(), previous_x);
+    previous_x = digit["box"]["x"].get<int>();
     EXPECT_GT(digit["confidence"].get<double>(), 0.5);
   }
   EXPECT_TRUE(lines[1].contains("error"));
@@ -155,7 +157,7 @@ TEST(CliPictures, ReadPrintsTheNumberAndEachDigitsBox) {
 
 TEST(CliPictures, VisualizeWritesTheInputMapsAndKernels) {
   const std::string good = seven("seven-v.png"), dir = test::temp_path("visualize");
-  const CliRun r = run("visualize" + model() + good + " --out " + dir);
+  const CliRun r = run("visualize" + model() + good + " --out-dir " + dir);
   ASSERT_EQ(r.status, 0) << r.out;
   for (const char* f :
        {"input.png", "c1.png", "s2.png", "c3.png", "s4.png", "c1_kernels.png", "network.png"}) {

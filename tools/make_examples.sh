@@ -20,5 +20,5 @@ set -x
 $lenet predict "$out/digit-photo.jpg" --show-input "$out/digit-input.png"
 $lenet read "$out/number-photo.jpg" --annotate "$out/number-read.png"
 $lenet read --json "$out/number-photo.jpg"
-$lenet visualize "$out/digit-photo.jpg" --out "$out/visualize"
+$lenet visualize "$out/digit-photo.jpg" --out-dir "$out/visualize"
 $lenet eval --model models/lenet5.bin --data data/mnist --report "$out/report" --log "$log"

@@ -14,13 +14,14 @@
 #include "lenet/idx.h"
 #include "lenet/lenet5_io.h"
 #include "lenet/sequential.h"
+#include "paths.h"
 
 namespace lenet::app {
 
 namespace {
 
 struct BaselinesOptions {
-  std::string data = "data/mnist";
+  std::string data;  // empty: the one default rule (paths.h)
   std::vector<std::string> only;
   int epochs = 0;
   std::uint64_t seed = 1;
@@ -63,7 +64,8 @@ void run_invariance(const BaselinesOptions& o, const Dataset& train_set, const D
   }
 }
 
-void run_baselines(const BaselinesOptions& o) {
+void run_baselines(BaselinesOptions o) {
+  o.data = resolve_data_dir(o.data);
   std::vector<std::string> names = o.only;
   if (names.empty())
     for (const BaselineSpec& s : baseline_specs()) names.push_back(s.name);
@@ -117,7 +119,7 @@ void add_baselines_command(CLI::App& app) {
   auto o = std::make_shared<BaselinesOptions>();
   CLI::App* cmd = app.add_subcommand(
       "baselines", "Train and score the classifiers the paper compares LeNet-5 with (its Fig. 9)");
-  cmd->add_option("--data", o->data, "Directory with the idx files (28x28)")->capture_default_str();
+  cmd->add_option("--data", o->data, kDataHelp);
   cmd->add_option("--only", o->only,
                   "Only these (linear pairwise knn pca-quadratic rbf fc-300 fc-1000 fc-300-100 fc-500-150 "
                   "lenet1 lenet4)")

@@ -19,6 +19,7 @@
 #include "lenet/quantize.h"
 #include "lenet/simd.h"
 #include "lenet/trainer.h"
+#include "paths.h"
 #include "precision.h"
 
 namespace lenet::app {
@@ -30,7 +31,7 @@ using Clock = std::chrono::steady_clock;
 struct BenchOptions {
   std::string model;
   std::string arch;  // instead of --model: a freshly initialised network
-  std::string data = "data/mnist";
+  std::string data;  // empty: the one default rule (paths.h)
   int threads = 0;
   bool json = false;
   int infer_passes = 5;
@@ -236,9 +237,11 @@ void bench_pictures(const BenchOptions& o) {
   if (!failure.empty()) std::printf("note: %s\n", failure.c_str());
 }
 
-void run_bench(const BenchOptions& o) {
+void run_bench(BenchOptions o) {
+  if (!o.model.empty() && !o.arch.empty()) throw UsageError("give --model or --arch, not both");
+  if (o.arch.empty()) o.model = resolve_model_path(o.model);
   if (!o.pictures.empty()) return bench_pictures(o);
-  if (o.model.empty() == o.arch.empty()) throw CommandError("give exactly one of --model or --arch");
+  o.data = resolve_data_dir(o.data);
   std::optional<Lenet5> loaded;
   if (!o.model.empty()) {
     loaded.emplace(load_lenet5(o.model).model);
@@ -368,9 +371,9 @@ void add_bench_command(CLI::App& app) {
   auto o = std::make_shared<BenchOptions>();
   CLI::App* cmd =
       app.add_subcommand("bench", "Measure inference, latency and training speed on this machine");
-  cmd->add_option("--model", o->model, "Model file to measure");
+  cmd->add_option("--model", o->model, kModelHelp);
   cmd->add_option("--arch", o->arch, "Instead of --model: a freshly initialised lenet5 or lenet5-1998");
-  cmd->add_option("--data", o->data, "Directory with the idx files")->capture_default_str();
+  cmd->add_option("--data", o->data, kDataHelp);
   cmd->add_option("--threads", o->threads, "Threads (0: all cores)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);

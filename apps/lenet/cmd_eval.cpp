@@ -12,6 +12,7 @@
 #include "lenet/lenet5_io.h"
 #include "lenet/report.h"
 #include "lenet/trainer.h"
+#include "paths.h"
 #include "precision.h"
 
 namespace lenet::app {
@@ -20,7 +21,7 @@ namespace {
 
 struct EvalOptions {
   std::vector<std::string> models;
-  std::string data = "data/mnist";
+  std::string data;  // empty: the one default rule (paths.h)
   std::string split = "test";
   int threads = 0;
   bool json = false;
@@ -55,8 +56,10 @@ void write_report(const EvalOptions& o, const Dataset& data, const EvalResult& r
   }
 }
 
-void run_eval(const EvalOptions& o) {
-  if (o.split != "test" && o.split != "train") throw CommandError("--split must be test or train");
+void run_eval(EvalOptions o) {
+  if (o.split != "test" && o.split != "train") throw UsageError("--split must be test or train");
+  if (o.models.empty()) o.models.push_back(resolve_model_path(""));
+  o.data = resolve_data_dir(o.data);
   std::vector<LoadedModel> loaded;
   std::vector<const Lenet5*> members;
   loaded.reserve(o.models.size());
@@ -128,10 +131,10 @@ void add_eval_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("eval", "Evaluate a saved model on an idx dataset");
   cmd->add_option("--model", o->models,
                   "Model file written by lenet train; several (--model A B C or --model A --model B) form a "
-                  "committee whose class probabilities are averaged")
-      ->required()
+                  "committee whose class probabilities are averaged (default: $LENET_MODEL, else "
+                  "models/lenet5.bin here, else the shipped model beside the program)")
       ->expected(1, 1000);
-  cmd->add_option("--data", o->data, "Directory with the idx files")->capture_default_str();
+  cmd->add_option("--data", o->data, kDataHelp);
   cmd->add_option("--split", o->split, "test or train")->capture_default_str();
   cmd->add_option("--threads", o->threads, "Threads (0: all cores)")
       ->capture_default_str()

@@ -100,8 +100,7 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("IMAGE", o->images, "Pictures of one digit each ('-': stdin)");
   cmd->add_option("--files-from", o->files_from,
                   "Also the pictures listed in this file, one per line ('-': stdin)");
-  cmd->add_option("--model", o->model,
-                  "Model file (default: the shipped models/lenet5.bin, found beside the program)");
+  cmd->add_option("--model", o->model, kModelHelp);
   cmd->add_flag("--json", o->json,
                 "One JSON object per line: file, digit, confidence, probabilities (or file, error)");
   cmd->add_option("--reject-below", o->reject_below, "Answer 'unsure' when the confidence is below P (0..1)")

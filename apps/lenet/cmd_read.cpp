@@ -46,6 +46,9 @@ void save_annotated(const std::string& path, const GreyImage& image, const Readi
   canvas.save(path);
 }
 
+// A box as `lenet serve` gives it over HTTP: {"x", "y", "w", "h"} in pixels of the picture.
+nlohmann::ordered_json box_json(const Box& b) { return {{"x", b.x}, {"y", b.y}, {"w", b.w}, {"h", b.h}}; }
+
 // The answer line of one picture.
 std::string read_answer(const ReadCommandOptions& o, DigitClassifier& classifier, const ReadOptions& ro,
                         std::size_t i, std::size_t count, const std::string& file) {
@@ -59,16 +62,15 @@ std::string read_answer(const ReadCommandOptions& o, DigitClassifier& classifier
     for (std::size_t k = 0; k <= r.digits.size(); ++k) {
       for (; next < r.separators.size() && r.separators[next].before == int(k); ++next) {
         const ReadSeparator& s = r.separators[next];
-        digits.push_back({{"kind", "separator"},
-                          {"symbol", std::string(1, s.symbol)},
-                          {"box", {s.box.x, s.box.y, s.box.w, s.box.h}}});
+        digits.push_back(
+            {{"kind", "separator"}, {"symbol", std::string(1, s.symbol)}, {"box", box_json(s.box)}});
       }
       if (k == r.digits.size()) break;
       const ReadDigit& d = r.digits[k];
       digits.push_back({{"kind", "digit"},
                         {"digit", d.guess.digit},
                         {"confidence", d.guess.confidence},
-                        {"box", {d.box.x, d.box.y, d.box.w, d.box.h}}});
+                        {"box", box_json(d.box)}});
     }
     return nlohmann::ordered_json({{"file", file}, {"text", r.text}, {"digits", digits}}).dump() + "\n";
   } else {
@@ -115,12 +117,11 @@ void add_read_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(0, 1024));
   add_precision_option(cmd, o->precision);
-  cmd->add_option("--model", o->model,
-                  "Model file (default: the shipped models/lenet5.bin, found beside the program)");
+  cmd->add_option("--model", o->model, kModelHelp);
   cmd->add_flag(
       "--json", o->json,
-      "One JSON object per line: file, text, digits [{kind: digit, digit, confidence, box [x, y, w, "
-      "h]} or {kind: separator, symbol, box}] (or file, error)");
+      "One JSON object per line: file, text, digits [{kind: digit, digit, confidence, box {x, y, w, "
+      "h}} or {kind: separator, symbol, box}] (or file, error)");
   cmd->add_flag("--no-separators", o->no_separators,
                 "Digits only: leave out the dashes, points, commas and spaces written between them");
   cmd->add_option("--reject-below", o->reject_below,

@@ -120,8 +120,7 @@ void add_serve_command(CLI::App& app) {
   auto o = std::make_shared<ServeOptions>();
   CLI::App* cmd = app.add_subcommand(
       "serve", "Serve the web demo (draw a digit, watch LeNet-5 read it) and its JSON API");
-  cmd->add_option("--model", o->model,
-                  "Model file (default: the shipped models/lenet5.bin, found beside the program)");
+  cmd->add_option("--model", o->model, kModelHelp);
   add_precision_option(cmd, o->precision);
   cmd->add_option("--host", o->host, "Address to listen on (127.0.0.1: this machine only)")
       ->capture_default_str();

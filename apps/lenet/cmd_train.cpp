@@ -14,11 +14,13 @@
 #include <string>
 
 #include "commands.h"
+#include "conventions.h"
 #include "lenet/checkpoint.h"
 #include "lenet/idx.h"
 #include "lenet/lenet5_io.h"
 #include "lenet/output_file.h"
 #include "lenet/trainer.h"
+#include "paths.h"
 
 namespace lenet::app {
 
@@ -29,7 +31,7 @@ const TrainConfig kDefaults = default_train_config(Arch::Lenet5, OptimizerKind::
 
 struct TrainOptions {
   std::string arch = "lenet5";
-  std::string data = "data/mnist";
+  std::string data;                // empty: the one default rule (paths.h)
   int epochs = 0;                  // 0: the library's default (20 for sdlm, as in the paper; 12 otherwise)
   std::string batch = "auto";      // auto: the library's default (1 for sdlm, 64 otherwise)
   std::string optimizer = "auto";  // auto: sdlm for lenet5-1998, momentum for lenet5
@@ -57,6 +59,7 @@ struct TrainOptions {
   std::string checkpoint;
   double checkpoint_every = 300;
   bool resume = false;
+  bool json = false;
 };
 
 // SIGINT and SIGTERM ask the trainer to finish its step and write a checkpoint. The handler is reset by
@@ -105,7 +108,7 @@ int parse_batch(const std::string& text) {
     if (used == text.size() && batch >= 1) return batch;
   } catch (const std::exception&) {
   }
-  throw CommandError("--batch must be a positive integer or 'all', not '" + text + "'");
+  throw UsageError("--batch must be a positive integer or 'all', not '" + text + "'");
 }
 
 // The library's recipe for the architecture and optimiser, with what the flags change.
@@ -113,8 +116,7 @@ TrainConfig config_from_options(const TrainOptions& o, Arch arch) {
   const OptimizerKind kind = [&] {
     if (o.optimizer == "auto") return default_optimizer(arch);
     const auto opt = parse_optimizer(o.optimizer);
-    if (!opt)
-      throw CommandError("--optimizer must be sgd, momentum, adam or sdlm, not '" + o.optimizer + "'");
+    if (!opt) throw UsageError("--optimizer must be sgd, momentum, adam or sdlm, not '" + o.optimizer + "'");
     return *opt;
   }();
   TrainConfig cfg = default_train_config(arch, kind, o.epochs);
@@ -135,10 +137,10 @@ TrainConfig config_from_options(const TrainOptions& o, Arch arch) {
   cfg.eval_train = o.eval_train;
   if (o.loss != "default") {
     const auto loss = parse_loss(o.loss);
-    if (!loss) throw CommandError("--loss must be xent, mle or map, not '" + o.loss + "'");
+    if (!loss) throw UsageError("--loss must be xent, mle or map, not '" + o.loss + "'");
     if ((*loss == LossKind::CrossEntropy) != (arch == Arch::Lenet5))
-      throw CommandError("--loss " + o.loss + " does not fit --arch " + o.arch +
-                         " (lenet5 trains with xent; lenet5-1998 with map or mle)");
+      throw UsageError("--loss " + o.loss + " does not fit --arch " + o.arch +
+                       " (lenet5 trains with xent; lenet5-1998 with map or mle)");
     cfg.loss = *loss;
   }
   cfg.map_j = o.map_j;
@@ -150,8 +152,6 @@ TrainConfig config_from_options(const TrainOptions& o, Arch arch) {
 // A checkpoint is never overwritten by a fresh start, and --resume never silently starts afresh; a
 // checkpoint that cannot be written is refused now, not after the first epoch's work.
 void check_checkpoint_options(const TrainOptions& o) {
-  if (o.resume && o.checkpoint.empty())
-    throw CommandError("--resume needs --checkpoint FILE, the file to resume from");
   if (o.checkpoint.empty()) return;
   if (const auto dir = std::filesystem::path(o.checkpoint).parent_path();
       !dir.empty() && !std::filesystem::is_directory(dir))
@@ -170,10 +170,10 @@ void check_checkpoint_options(const TrainOptions& o) {
 InitRule init_rule_from_options(const TrainOptions& o, Arch arch) {
   if (o.init == "default") return kDefaultInitRule;
   const auto rule = parse_init_rule(o.init);
-  if (!rule) throw CommandError("--init must be paper or sqrt, not '" + o.init + "'");
+  if (!rule) throw UsageError("--init must be paper or sqrt, not '" + o.init + "'");
   if (arch != Arch::Lenet5_1998)
-    throw CommandError("--init " + o.init +
-                       " applies to --arch lenet5-1998 only (lenet5 starts from He-uniform weights)");
+    throw UsageError("--init " + o.init +
+                     " applies to --arch lenet5-1998 only (lenet5 starts from He-uniform weights)");
   return *rule;
 }
 
@@ -227,11 +227,9 @@ TrainCallbacks progress_callbacks(const TrainOptions& o, const TrainConfig& cfg,
     const std::string train_eval =
         s.train_eval_accuracy >= 0 ? "  train set acc " + num(100 * s.train_eval_accuracy) + "%" : "";
     if (tty) std::fprintf(stderr, "\r\033[K");
-    std::fprintf(
-        stderr,
-        "epoch %2d/%d  lr %.5g  train loss %.4f  train acc %.2f%%%s  test acc %.2f%%  %.1fs (%.0f img/s)\n",
-        s.epoch, cfg.epochs, s.lr, s.train_loss, 100 * s.train_accuracy, train_eval.c_str(),
-        100 * s.test_accuracy, s.seconds, double(s.images) / s.seconds);
+    note("epoch %2d/%d  lr %.5g  train loss %.4f  train acc %.2f%%%s  test acc %.2f%%  %.1fs (%.0f img/s)",
+         s.epoch, cfg.epochs, s.lr, s.train_loss, 100 * s.train_accuracy, train_eval.c_str(),
+         100 * s.test_accuracy, s.seconds, double(s.images) / s.seconds);
     if (log) log->write_line(log_line(s, o, cfg).dump());
   };
   if (!o.checkpoint.empty()) {
@@ -240,51 +238,107 @@ TrainCallbacks progress_callbacks(const TrainOptions& o, const TrainConfig& cfg,
     };
     cb.checkpoint_name = o.checkpoint;
     cb.checkpoint_every = o.checkpoint_every;
-    cb.stop = &g_stop;
   }
+  cb.stop = &g_stop;  // a signal stops at the next step, after saving the checkpoint if there is one
   return cb;
 }
 
-void print_start(const TrainOptions& o, const TrainConfig& cfg, const Dataset& train_set,
-                 const std::optional<TrainState>& resume) {
+void print_start(const TrainOptions& o, const std::string& data, const TrainConfig& cfg,
+                 const Dataset& train_set, const std::optional<TrainState>& resume) {
   const bool sdlm = cfg.optimizer.kind == OptimizerKind::Sdlm;
   const std::string schedule = sdlm ? "lr " + num(cfg.lr_by_epoch.front()) + " by the paper's schedule, mu " +
                                           num(cfg.optimizer.sdlm_mu)
                                     : "lr " + num(cfg.lr) + " (x" + num(cfg.lr_gamma) + " every " +
                                           std::to_string(cfg.lr_step) + " epochs)";
   const std::string batch = cfg.batch == 0 ? "all" : std::to_string(cfg.batch);
-  std::fprintf(
-      stderr, "training %s on %d images (%s), %d epochs, batch %s, %s %s, loss %s%s, seed %llu, %d threads\n",
-      o.arch.c_str(), train_set.count, o.data.c_str(), cfg.epochs, batch.c_str(),
-      std::string(optimizer_name(cfg.optimizer.kind)).c_str(), schedule.c_str(),
-      std::string(loss_name(cfg.loss)).c_str(),
-      cfg.distort
-          ? (cfg.distort_ranges.elastic_alpha > 0 ? ", affine + elastic distortions" : ", distortions")
-          : "",
-      static_cast<unsigned long long>(cfg.seed), cfg.threads);
+  note("training %s on %d images (%s), %d epochs, batch %s, %s %s, loss %s%s, seed %llu, %d threads",
+       o.arch.c_str(), train_set.count, data.c_str(), cfg.epochs, batch.c_str(),
+       std::string(optimizer_name(cfg.optimizer.kind)).c_str(), schedule.c_str(),
+       std::string(loss_name(cfg.loss)).c_str(),
+       cfg.distort
+           ? (cfg.distort_ranges.elastic_alpha > 0 ? ", affine + elastic distortions" : ", distortions")
+           : "",
+       static_cast<unsigned long long>(cfg.seed), cfg.threads);
   if (resume)
-    std::fprintf(stderr, "resuming from %s at %s\n", o.checkpoint.c_str(),
-                 describe_position(*resume, train_set.count).c_str());
+    note("resuming from %s at %s", o.checkpoint.c_str(), describe_position(*resume, train_set.count).c_str());
+}
+
+// Where the model goes: --out, or without it <arch>-trained.bin in the working directory (-2, -3... if
+// taken, so that nothing saved before is replaced), said at the start so that a long run is not a surprise.
+std::string model_path(const TrainOptions& o) {
+  if (!o.out.empty()) return o.out;
+  const std::string path = free_path(o.arch + "-trained.bin");
+  note("no --out given: the model will be saved to %s", path.c_str());
+  return path;
+}
+
+// The run's end on stdout with --json: one object saying what was trained, how well, and where it went.
+void print_summary(const TrainOptions& o, const std::string& data, const std::string& out,
+                   const TrainConfig& cfg, const std::vector<EpochStats>& history) {
+  const EpochStats& last = history.back();
+  double seconds = 0;
+  for (const EpochStats& e : history) seconds += e.seconds;
+  const nlohmann::ordered_json j = {{"model", out},
+                                    {"arch", o.arch},
+                                    {"data", data},
+                                    {"epochs", cfg.epochs},
+                                    {"optimizer", std::string(optimizer_name(cfg.optimizer.kind))},
+                                    {"seed", cfg.seed},
+                                    {"threads", cfg.threads},
+                                    {"train_loss", last.train_loss},
+                                    {"train_accuracy", last.train_accuracy},
+                                    {"test_accuracy", last.test_accuracy},
+                                    {"test_error", 1 - last.test_accuracy},
+                                    {"seconds", seconds}};
+  std::printf("%s\n", j.dump().c_str());
+}
+
+std::vector<EpochStats> run_epochs(Lenet5& model, const Dataset& train_set, const Dataset& test_set,
+                                   const TrainConfig& cfg, const TrainCallbacks& cb,
+                                   const std::optional<TrainState>& resume, const TrainOptions& o,
+                                   const std::string& out, bool tty) {
+  try {
+    return train(model, train_set, &test_set, cfg, cb, resume ? &*resume : nullptr);
+  } catch (const TrainingInterrupted& e) {
+    if (tty) std::fprintf(stderr, "\n");
+    const std::string again = o.checkpoint.empty() ? ""
+                                                   : "; to continue, run the same command" +
+                                                         std::string(o.resume ? "" : " with --resume") +
+                                                         " (same arguments, data and --threads)";
+    throw InterruptedError(
+        std::string(g_signal == SIGINT ? "interrupted (SIGINT): " : "terminated (SIGTERM): ") + e.what() +
+            "; nothing was saved to " + out + again,
+        int(g_signal));
+  } catch (const TrainingError& e) {
+    if (tty) std::fprintf(stderr, "\n");
+    throw CommandError(std::string(e.what()) + "; nothing was saved to " + out);
+  } catch (const CheckpointMismatch& e) {
+    throw CommandError("cannot resume from " + o.checkpoint + ": " + e.what());
+  }
 }
 
 void run_train(const TrainOptions& o) {
   const auto arch = parse_arch(o.arch);
-  if (!arch) throw CommandError("--arch must be lenet5 or lenet5-1998, not '" + o.arch + "'");
+  if (!arch) throw UsageError("--arch must be lenet5 or lenet5-1998, not '" + o.arch + "'");
+  if (o.resume && o.checkpoint.empty())
+    throw UsageError("--resume needs --checkpoint FILE, the file to resume from");
   const TrainConfig cfg = config_from_options(o, *arch);
   const std::string init = init_name(o, *arch);
-  Dataset train_set = load_split(o.data, Split::Train);
-  const Dataset test_set = load_split(o.data, Split::Test);
+  const std::string data = resolve_data_dir(o.data);
+  Dataset train_set = load_split(data, Split::Train);
+  const Dataset test_set = load_split(data, Split::Test);
   train_set.take_first(o.limit);
   // Every file the run writes is checked and locked before any work: a device, FIFO or directory is never
   // written over, a bad path is reported now rather than after training, and a second run on the same
   // files fails at once, naming the first.
+  const std::string out = model_path(o);
   const std::pair<const std::string&, const char*> outputs[] = {
-      {o.out, "--out"}, {o.log, "--log"}, {o.checkpoint, "--checkpoint"}};
+      {out, "--out"}, {o.log, "--log"}, {o.checkpoint, "--checkpoint"}};
   for (const auto& [path, option] : outputs)
     if (!path.empty()) check_output_path(path, option);
-  OutputLock checkpoint_lock, out_lock;
+  OutputLock checkpoint_lock;
   if (!o.checkpoint.empty()) checkpoint_lock = OutputLock(o.checkpoint, "--checkpoint");
-  if (!o.out.empty()) out_lock = OutputLock(o.out, "--out");
+  OutputLock out_lock(out, "--out");
   check_checkpoint_options(o);
   Lenet5 model(*arch);
   const std::optional<TrainState> resume = start_model(model, o);
@@ -292,39 +346,24 @@ void run_train(const TrainOptions& o) {
   // Each line is flushed and checked: a full disk stops the run instead of leaving an empty log.
   std::unique_ptr<AppendFile> log;
   if (!o.log.empty()) log = std::make_unique<AppendFile>(o.log, "--log");
-  const bool tty = ::isatty(STDERR_FILENO);
+  const bool tty = stderr_is_live_terminal();
   // From here on a signal stops training cleanly (installed before the line below, which tells a test or a
   // supervising script that the run has begun).
-  if (!o.checkpoint.empty()) install_stop_handlers();
-  print_start(o, cfg, train_set, resume);
-  std::vector<EpochStats> history;
-  try {
-    history = train(model, train_set, &test_set, cfg, progress_callbacks(o, cfg, log.get(), tty),
-                    resume ? &*resume : nullptr);
-  } catch (const TrainingInterrupted& e) {
-    if (tty) std::fprintf(stderr, "\n");
-    throw CommandError(std::string(g_signal == SIGINT ? "interrupted (SIGINT): " : "terminated (SIGTERM): ") +
-                       e.what() + "; to continue, run the same command" + (o.resume ? "" : " with --resume") +
-                       " (same arguments, data and --threads)");
-  } catch (const TrainingError& e) {
-    if (tty) std::fprintf(stderr, "\n");
-    throw CommandError(std::string(e.what()) + (o.out.empty() ? "" : "; nothing was saved to " + o.out));
-  } catch (const CheckpointMismatch& e) {
-    throw CommandError("cannot resume from " + o.checkpoint + ": " + e.what());
-  }
+  install_stop_handlers();
+  print_start(o, data, cfg, train_set, resume);
+  const std::vector<EpochStats> history = run_epochs(
+      model, train_set, test_set, cfg, progress_callbacks(o, cfg, log.get(), tty), resume, o, out, tty);
 
   const EpochStats& last = history.back();
-  std::fprintf(stderr, "final test accuracy %.2f%% (error %.2f%%)\n", 100 * last.test_accuracy,
-               100 * (1 - last.test_accuracy));
-  if (!o.out.empty()) {
-    const nlohmann::json meta = {{"recipe", train_recipe(cfg, cfg.threads, train_set, &test_set)},
-                                 {"epochs", cfg.epochs},
-                                 {"init", init},
-                                 {"test_accuracy", last.test_accuracy},
-                                 {"train_accuracy", last.train_accuracy}};
-    save_lenet5(o.out, model, meta);
-    std::fprintf(stderr, "saved %s\n", o.out.c_str());
-  }
+  note("final test accuracy %.2f%% (error %.2f%%)", 100 * last.test_accuracy, 100 * (1 - last.test_accuracy));
+  const nlohmann::json meta = {{"recipe", train_recipe(cfg, cfg.threads, train_set, &test_set)},
+                               {"epochs", cfg.epochs},
+                               {"init", init},
+                               {"test_accuracy", last.test_accuracy},
+                               {"train_accuracy", last.train_accuracy}};
+  save_lenet5(out, model, meta);
+  note("saved %s", out.c_str());
+  if (o.json) print_summary(o, data, out, cfg, history);
 }
 
 }  // namespace
@@ -334,8 +373,7 @@ void add_train_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("train", "Train LeNet-5 on an idx dataset (MNIST, Fashion-MNIST)");
   cmd->add_option("--arch", o->arch, "lenet5 (modern: ReLU, max pool, softmax) or lenet5-1998 (the paper's)")
       ->capture_default_str();
-  cmd->add_option("--data", o->data, "Directory with {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]")
-      ->capture_default_str();
+  cmd->add_option("--data", o->data, kDataHelp);
   cmd->add_option("--epochs", o->epochs,
                   "Passes over the training set (0: 20 for sdlm as in the paper, 12 otherwise)")
       ->capture_default_str()
@@ -414,7 +452,12 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--limit", o->limit, "Train on only the first N training images (0: all)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--out", o->out, "Save the trained model here (versioned binary format)");
+  cmd->add_option(
+      "--out", o->out,
+      "Save the trained model to this file (default: <arch>-trained.bin here, -2, -3... if taken)");
+  cmd->add_flag("--json", o->json,
+                "At the end print one JSON object: model, arch, data, epochs, optimizer, seed, threads, "
+                "train_loss, train_accuracy, test_accuracy, test_error, seconds");
   cmd->add_option("--log", o->log, "Append one JSON object per epoch to this file");
   cmd->add_option("--checkpoint", o->checkpoint,
                   "Save the training state here after each epoch and every --checkpoint-every seconds "

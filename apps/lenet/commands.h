@@ -26,9 +26,19 @@ void add_export_command(CLI::App& app);
 void add_baselines_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
 
-// Thrown by commands to leave with a message and a non-zero status.
+// Thrown by commands to leave with a message and status 1.
 struct CommandError : std::runtime_error {
   using std::runtime_error::runtime_error;
+};
+// A command line that cannot be right (a bad value, options that exclude each other): status 2.
+struct UsageError : CommandError {
+  using CommandError::CommandError;
+};
+// Stopped by a signal after cleaning up (train saves its checkpoint first): status 128 + signal, as a
+// shell reports a process the signal killed (130 for Ctrl-C, 143 for SIGTERM).
+struct InterruptedError : CommandError {
+  InterruptedError(const std::string& message, int sig) : CommandError(message), signal(sig) {}
+  int signal;
 };
 
 // What one picture gets: the text to print on stdout (its line, newline included), or the error that

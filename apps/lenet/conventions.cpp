@@ -1,11 +1,19 @@
-// Edit distance for "did you mean".
+// Edit distance for "did you mean"; --quiet; whether stderr is a terminal that takes escape codes.
 #include "conventions.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 namespace lenet::app {
 
 namespace {
+
+bool g_quiet = false;
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<std::size_t> row(b.size() + 1);
@@ -34,6 +42,24 @@ std::string closest_match(const std::string& typed, const std::vector<std::strin
   // A typo: at most a third of the word wrong (two letters swapped count 2), and at least one letter right.
   const std::size_t allowed = std::max<std::size_t>(2, typed.size() / 3);
   return best_distance <= allowed && best_distance < typed.size() ? best : "";
+}
+
+void set_quiet(bool quiet) { g_quiet = quiet; }
+
+bool quiet() { return g_quiet; }
+
+void note(const char* format, ...) {
+  if (g_quiet) return;
+  va_list args;
+  va_start(args, format);
+  std::vfprintf(stderr, format, args);
+  va_end(args);
+  std::fputc('\n', stderr);
+}
+
+bool stderr_is_live_terminal() {
+  const char* term = std::getenv("TERM");
+  return !g_quiet && ::isatty(STDERR_FILENO) && term && *term && std::strcmp(term, "dumb") != 0;
 }
 
 }  // namespace lenet::app

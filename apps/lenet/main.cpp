@@ -1,6 +1,6 @@
 // Entry point of the `lenet` program: builds the CLI11 command tree and applies the conventions of
 // docs/cli.md: every message in one `lenet: error:` style, "did you mean" for a mistyped command or option,
-// exit 0 ok / 1 failure / 2 usage error.
+// exit 0 ok / 1 failure / 2 usage error / 128+signal when interrupted; -q/--quiet for every command.
 #include <algorithm>
 #include <cstdio>
 #include <exception>
@@ -17,8 +17,10 @@ using namespace lenet::app;
 
 constexpr const char* kFooter =
     "Exit status: 0 success; 1 failure (unreadable input, a failed computation); 2 usage error (unknown "
-    "command or option, bad value); 130 interrupted by Ctrl-C (SIGINT; train --checkpoint first saves, then "
-    "exits 1).";
+    "command or option, bad value); 130 interrupted by Ctrl-C (SIGINT), 143 by SIGTERM (train saves its "
+    "--checkpoint first).\n"
+    "Defaults: a --model or --data not given is $LENET_MODEL / $LENET_DATA, else models/lenet5.bin / "
+    "data/mnist in the working directory, else beside the program (docs/cli.md). --out is always a file.";
 
 std::vector<std::string> command_names(const CLI::App& app) {
   std::vector<std::string> out;
@@ -76,6 +78,10 @@ int main(int argc, char** argv) {
   app.footer(kFooter);
   app.set_help_all_flag("--help-all", "Show the help of every command");
   app.set_version_flag("--version", std::string("lenet ") + lenet::version(), "Print the version and exit");
+  app.fallthrough();  // -q also after the command's name
+  app.add_flag_callback(
+      "-q,--quiet", [] { set_quiet(true); },
+      "No progress or informational lines on stderr (errors and results remain)");
   add_train_command(app);
   add_eval_command(app);
   add_info_command(app);
@@ -111,6 +117,11 @@ int main(int argc, char** argv) {
         argc <= 1 ? "no command given; the commands are " + CLI::detail::join(command_names(app), ", ")
                   : std::string(e.what()),
         command);
+  } catch (const UsageError& e) {
+    return usage_error(e.what(), command);
+  } catch (const InterruptedError& e) {
+    std::fprintf(stderr, "lenet: error: %s\n", e.what());
+    return 128 + e.signal;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lenet: error: %s\n", e.what());
     return kExitFailure;
