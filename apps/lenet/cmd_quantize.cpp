@@ -9,6 +9,7 @@
 #include "lenet/lenet5_io.h"
 #include "lenet/quantize.h"
 #include "lenet/trainer.h"
+#include "paths.h"
 
 namespace lenet::app {
 
@@ -16,13 +17,15 @@ namespace {
 
 struct QuantizeOptions {
   std::string model, out;
-  std::string data = "data/mnist";
+  std::string data;  // empty: the one default rule (paths.h)
   int images = kInt8CalibrationImages;
   bool check = true;
   int threads = 0;
 };
 
-void run_quantize(const QuantizeOptions& o) {
+void run_quantize(QuantizeOptions o) {
+  o.model = resolve_model_path(o.model);
+  o.data = resolve_data_dir(o.data);
   LoadedModel loaded = load_lenet5(o.model);
   if (loaded.model.arch() != Arch::Lenet5)
     throw CommandError(o.model + ": int8 quantisation is for the modern lenet5, this model is " +
@@ -50,10 +53,9 @@ void add_quantize_command(CLI::App& app) {
   auto o = std::make_shared<QuantizeOptions>();
   CLI::App* cmd = app.add_subcommand(
       "quantize", "Measure int8 activation scales on training images and save the model with them");
-  cmd->add_option("--model", o->model, "Modern lenet5 model file")->required();
+  cmd->add_option("--model", o->model, kModelHelp);
   cmd->add_option("--out", o->out, "Where to write the model with its int8 scales")->required();
-  cmd->add_option("--data", o->data, "Directory with the idx files (the training split is read)")
-      ->capture_default_str();
+  cmd->add_option("--data", o->data, kDataHelp);
   cmd->add_option("--images", o->images, "Training images to calibrate on")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
