@@ -173,6 +173,18 @@ TEST(CliDefaults, OutIsAFileAndVisualizeWritesToOutDirWithJson) {
   for (const auto& path : j["wrote"]) EXPECT_TRUE(fs::exists(path.get<std::string>())) << path;
 }
 
+TEST(CliDefaults, QuantizeJsonIsOneObject) {
+  if (!test::mnist_available()) GTEST_SKIP() << "MNIST not in " << test::mnist_dir();
+  const std::string out = test::temp_path("quantized.bin");
+  const ShellRun r = test::run_shell(lenet() + " quantize --images 200 --no-check --json --data " +
+                                     test::mnist_dir() + " --out " + out);
+  ASSERT_EQ(r.status, 0) << r.out;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["out"], out);
+  EXPECT_TRUE(j["scales"].is_object()) << j;
+  EXPECT_FALSE(j.contains("int8_accuracy")) << "--no-check measured the accuracy";
+}
+
 TEST(CliDefaults, BadValuesAreUsageErrors) {
   for (const char* args :
        {"train --arch lenet6", "train --optimizer fast", "train --batch zero", "train --resume",

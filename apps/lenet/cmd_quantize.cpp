@@ -21,6 +21,7 @@ struct QuantizeOptions {
   int images = kInt8CalibrationImages;
   bool check = true;
   int threads = 0;
+  bool json = false;
 };
 
 void run_quantize(QuantizeOptions o) {
@@ -36,15 +37,22 @@ void run_quantize(QuantizeOptions o) {
   nlohmann::json config = loaded.config.is_object() ? loaded.config : nlohmann::json::object();
   config["int8"] = int8_scales_json(scales);
   save_lenet5(o.out, loaded.model, config);
-  std::printf("%s: int8 scales C1 %.4g, C3 %.4g, C5 %.4g, F6 %.4g from %d training images -> %s\n",
-              o.model.c_str(), scales.c1, scales.c3, scales.c5, scales.f6, scales.calibration_images,
-              o.out.c_str());
-  if (!o.check) return;
-  const Dataset test_set = load_split(o.data, Split::Test);
-  const EvalResult fp32 = evaluate(loaded.model, test_set, o.threads);
-  const EvalResult int8 = evaluate_int8(Int8Lenet5(loaded.model, scales), test_set, o.threads);
-  std::printf("test accuracy: fp32 %.2f%%, int8 %.2f%% (%+.2f points)\n", 100 * fp32.accuracy,
-              100 * int8.accuracy, 100 * (int8.accuracy - fp32.accuracy));
+  nlohmann::json j = {{"model", o.model}, {"out", o.out}, {"scales", int8_scales_json(scales)}};
+  if (!o.json)
+    std::printf("%s: int8 scales C1 %.4g, C3 %.4g, C5 %.4g, F6 %.4g from %d training images -> %s\n",
+                o.model.c_str(), scales.c1, scales.c3, scales.c5, scales.f6, scales.calibration_images,
+                o.out.c_str());
+  if (o.check) {
+    const Dataset test_set = load_split(o.data, Split::Test);
+    const EvalResult fp32 = evaluate(loaded.model, test_set, o.threads);
+    const EvalResult int8 = evaluate_int8(Int8Lenet5(loaded.model, scales), test_set, o.threads);
+    j["fp32_accuracy"] = fp32.accuracy;
+    j["int8_accuracy"] = int8.accuracy;
+    if (!o.json)
+      std::printf("test accuracy: fp32 %.2f%%, int8 %.2f%% (%+.2f points)\n", 100 * fp32.accuracy,
+                  100 * int8.accuracy, 100 * (int8.accuracy - fp32.accuracy));
+  }
+  if (o.json) std::printf("%s\n", j.dump().c_str());
 }
 
 }  // namespace
@@ -64,6 +72,9 @@ void add_quantize_command(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag(
       "--no-check", [o](std::int64_t) { o->check = false; }, "Skip the fp32/int8 accuracy on the test set");
+  cmd->add_flag(
+      "--json", o->json,
+      "Print one JSON object: model, out, scales, and unless --no-check fp32_accuracy, int8_accuracy");
   cmd->callback([o] { run_quantize(*o); });
 }
 
