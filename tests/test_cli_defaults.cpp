@@ -139,6 +139,9 @@ TEST(CliDefaults, ModelAndDataFollowOneRule) {
                       " LENET_DATA=/nonexistent/mnist " + lenet() + " eval --json 2>&1");
   EXPECT_EQ(r.status, 1);
   EXPECT_TRUE(contains(r.out, "/nonexistent/mnist")) << r.out;
+  r = test::run_shell("cd " + dir + " && env -u LENET_MODEL " + lenet() + " info --json");
+  ASSERT_EQ(r.status, 0) << r.out;  // info, too, describes the default model
+  EXPECT_EQ(nlohmann::json::parse(r.out)["parameters"], 61706);
   r = test::run_shell("cd " + dir + " && LENET_MODEL=/nonexistent/m.bin " + lenet() + " predict " +
                       test::source_path("examples/digit.pgm") + " 2>&1");
   EXPECT_EQ(r.status, 1);
@@ -194,6 +197,15 @@ TEST(CliDefaults, BadValuesAreUsageErrors) {
     EXPECT_EQ(r.status, 2) << "lenet " << args << ": " << r.out;
     EXPECT_EQ(r.out.rfind("lenet: error: ", 0), 0u) << r.out;
     EXPECT_TRUE(contains(r.out, "Run 'lenet ")) << r.out;
+  }
+}
+
+TEST(CliDefaults, InfoBadValuesAreUsageErrorsToo) {
+  for (const char* args : {"info --arch lenet6", "info --arch lenet5 --model m.bin"}) {
+    const ShellRun r = test::run_shell(lenet() + " " + args + " 2>&1 >/dev/null");
+    EXPECT_EQ(r.status, 2) << "lenet " << args << ": " << r.out;
+    EXPECT_TRUE(contains(r.out, "--arch")) << r.out;
+    EXPECT_TRUE(contains(r.out, "Run 'lenet info --help'")) << r.out;
   }
 }
 

@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "lenet/lenet5_io.h"
+#include "paths.h"
 
 namespace lenet::app {
 
@@ -17,8 +18,9 @@ struct InfoOptions {
   bool json = false;
 };
 
-void run_info(const InfoOptions& o) {
-  if (o.arch.empty() == o.model.empty()) throw CommandError("give exactly one of --arch or --model");
+void run_info(InfoOptions o) {
+  if (!o.arch.empty() && !o.model.empty()) throw UsageError("give --arch or --model, not both");
+  if (o.arch.empty()) o.model = resolve_model_path(o.model);
   nlohmann::json config;
   std::optional<Lenet5> model;
   if (!o.model.empty()) {
@@ -27,7 +29,7 @@ void run_info(const InfoOptions& o) {
     model.emplace(std::move(loaded.model));
   } else {
     const auto arch = parse_arch(o.arch);
-    if (!arch) throw CommandError("--arch must be lenet5 or lenet5-1998, not '" + o.arch + "'");
+    if (!arch) throw UsageError("--arch must be lenet5 or lenet5-1998, not '" + o.arch + "'");
     model.emplace(*arch);
   }
   const auto layers = model->layers();
@@ -70,7 +72,7 @@ void add_info_command(CLI::App& app) {
   auto o = std::make_shared<InfoOptions>();
   CLI::App* cmd = app.add_subcommand("info", "Show the layers, parameters and multiply-adds of a network");
   cmd->add_option("--arch", o->arch, "lenet5 or lenet5-1998");
-  cmd->add_option("--model", o->model, "A saved model file");
+  cmd->add_option("--model", o->model, kModelHelp);
   cmd->add_flag("--json", o->json, "Print JSON: layers [{name, parameters, ...}] and total parameters");
   cmd->callback([o] { run_info(*o); });
 }
