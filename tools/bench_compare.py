@@ -183,7 +183,10 @@ def main():
         name = f"pictures {os.path.basename(os.path.normpath(d))}"
         j0 = runs[name][0]
         rate = statistics.median(j["files_per_s"] for j in runs[name])
-        print(f"lenet predict over {j0['files']:,} files of {d} ({a.threads} threads): {rate:,.0f} files/s"
+        cpu = statistics.median(j["cpu_us_per_file"] for j in runs[name] if "cpu_us_per_file" in j) \
+            if any("cpu_us_per_file" in j for j in runs[name]) else float("nan")
+        print(f"lenet predict over {j0['files']:,} files of {d} ({a.threads} threads): {rate:,.0f} files/s, "
+              f"{cpu:.0f} us of CPU per file"
               + (f" (some files failed: {j0['failures']})" if "failures" in j0 else ""))
     if a.markdown:
         print()

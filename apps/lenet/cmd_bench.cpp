@@ -210,30 +210,36 @@ void bench_pictures(const BenchOptions& o) {
   p.threads = o.threads;
   std::FILE* sink = std::fopen("/dev/null", "w");
   if (!sink) throw CommandError("cannot open /dev/null");
-  std::vector<double> rates;
+  std::vector<double> rates, cpu_us;
   std::string failure;
   for (int pass = -1; pass < 3; ++pass) {
     const auto t0 = Clock::now();
+    const double cpu0 = cpu_seconds();
     try {
       run_predict(p, sink);
     } catch (const CommandError& e) {  // some files were not pictures: still timed, and said below
       failure = e.what();
     }
-    if (pass >= 0) rates.push_back(double(files.size()) / seconds_since(t0));
+    if (pass < 0) continue;
+    rates.push_back(double(files.size()) / seconds_since(t0));
+    cpu_us.push_back((cpu_seconds() - cpu0) * 1e6 / double(files.size()));
   }
   std::fclose(sink);
   const int threads = o.threads > 0 ? o.threads : default_threads();
   if (o.json) {
-    nlohmann::json j = {{"pictures", o.pictures},   {"files", files.size()},        {"threads", threads},
-                        {"precision", o.precision}, {"files_per_s", median(rates)}, {"passes", rates.size()}};
+    nlohmann::json j = {
+        {"pictures", o.pictures},           {"files", files.size()},        {"threads", threads},
+        {"precision", o.precision},         {"files_per_s", median(rates)}, {"passes", rates.size()},
+        {"cpu_us_per_file", median(cpu_us)}};
     if (!failure.empty()) j["failures"] = failure;
     std::printf("%s\n", j.dump().c_str());
     return;
   }
   std::printf(
       "lenet bench --pictures: `lenet predict` over %zu files of %s on %d threads, %s: %.0f files/s "
-      "(median of %zu passes)\n",
-      files.size(), o.pictures.c_str(), threads, o.precision.c_str(), median(rates), rates.size());
+      "(median of %zu passes); %.0f us of CPU per file (all threads)\n",
+      files.size(), o.pictures.c_str(), threads, o.precision.c_str(), median(rates), rates.size(),
+      median(cpu_us));
   if (!failure.empty()) std::printf("note: %s\n", failure.c_str());
 }
 
