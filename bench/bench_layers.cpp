@@ -58,8 +58,9 @@ void BM_conv_forward(benchmark::State& state) {
   const auto in = random_buffer(in_size(s) * n, 1), w = random_buffer(s.weight_count(), 2),
              b = random_buffer(std::size_t(s.out_c), 3);
   AlignedFloats out(out_size(s) * n);
+  Workspace workspace(conv2d_forward_scratch(s, n));
   for (auto _ : state) {
-    conv2d_forward(out.data(), in.data(), w.data(), b.data(), s, n);
+    conv2d_forward(out.data(), in.data(), w.data(), b.data(), s, n, workspace.scratch());
     benchmark::DoNotOptimize(out.data());
   }
   set_counters(state, n, double(s.connections()));
@@ -74,9 +75,10 @@ void BM_conv_backward(benchmark::State& state) {
   const auto in = random_buffer(in_size(s) * n, 1), w = random_buffer(s.weight_count(), 2),
              d_out = random_buffer(out_size(s) * n, 4);
   AlignedFloats d_in(in_size(s) * n), dw(s.weight_count()), db(std::size_t(s.out_c));
+  Workspace workspace(conv2d_backward_scratch(s, n));
   for (auto _ : state) {
     conv2d_backward(with_d_in ? d_in.data() : nullptr, dw.data(), db.data(), d_out.data(), in.data(),
-                    w.data(), s, n);
+                    w.data(), s, n, workspace.scratch());
     benchmark::DoNotOptimize(dw.data());
   }
   set_counters(state, n, double(s.connections()) * (with_d_in ? 2 : 1));

@@ -4,6 +4,7 @@
 #include "lenet/conv2d.h"
 
 #include <algorithm>
+#include <array>
 #include <cassert>
 #include <cstdint>
 #include <cstring>
@@ -130,22 +131,25 @@ void assert_shape([[maybe_unused]] const Conv2dShape& s, [[maybe_unused]] int n)
 #endif
 }
 
-// Per-thread scratch that only grows: after the first batch nothing is allocated.
-struct ConvScratch {
-  AlignedFloats dense_w, dense_dw, col, d_col;
-  static float* grow(AlignedFloats& v, std::size_t count) {
-    if (v.size() < count) v.resize(count);
-    return v.data();
-  }
-};
-thread_local ConvScratch scratch;
+// The largest of f<W>() over the vector widths, so that a Workspace sized once serves whichever level
+// simd::dispatch picks (simd::set_level may change it between calls).
+template <class F>
+std::size_t most_over_widths(const F& f) {
+  return std::max({f.template operator()<4>(), f.template operator()<8>(), f.template operator()<16>()});
+}
+
+// Scratch of dense_weights: with a table, the dense copy (out_c, in_c·k·k).
+std::array<std::size_t, 1> dense_weights_scratch(const Conv2dShape& s) {
+  return {s.table ? std::size_t(s.out_c) * s.in_c * s.k * s.k : 0};
+}
 
 // Expands the compact (table) weights to dense (out_c, in_c·k·k) with zeros where nothing connects.
-const float* dense_weights(const float* weight, const Conv2dShape& s) {
+const float* dense_weights(const float* weight, const Conv2dShape& s, Scratch& scratch) {
   if (!s.table) return weight;
   const int kk = s.k * s.k;
-  float* w = ConvScratch::grow(scratch.dense_w, std::size_t(s.out_c) * s.in_c * kk);
-  std::fill(w, w + std::size_t(s.out_c) * s.in_c * kk, 0.0f);
+  const auto [dense] = dense_weights_scratch(s);
+  float* w = scratch.take(dense);
+  std::fill(w, w + dense, 0.0f);
   for (int o = 0; o < s.out_c; ++o)
     for (int j = 0; j < s.inputs_of(o); ++j)
       std::memcpy(w + (std::size_t(o) * s.in_c + s.input_map(o, j)) * kk,
@@ -180,21 +184,27 @@ void col2im_add(float* d_in, const float* d_col, const Conv2dShape& s) {
       }
 }
 
-// The general path for shapes the vectorised kernels do not take: im2col, then a product per sample.
-void im2col_weight_grad(float* dw, const float* d_out, const float* in, const Conv2dShape& s, int n) {
+// The general path for shapes the vectorised kernels do not take: im2col, then a product per sample. Its
+// scratch, for either gradient: one sample's columns (in_c·k·k, out_h·out_w).
+std::array<std::size_t, 1> im2col_scratch(const Conv2dShape& s) {
+  return {std::size_t(s.in_c) * s.k * s.k * s.out_h() * s.out_w()};
+}
+
+void im2col_weight_grad(float* dw, const float* d_out, const float* in, const Conv2dShape& s, int n,
+                        Scratch scratch) {
   const int ohw = s.out_h() * s.out_w(), ckk = s.in_c * s.k * s.k;
-  const std::size_t in_size = std::size_t(s.in_c) * s.in_h * s.in_w;
-  float* col = ConvScratch::grow(scratch.col, std::size_t(ckk) * ohw);
+  float* col = scratch.take(im2col_scratch(s)[0]);
   for (int b = 0; b < n; ++b) {
-    im2col(col, in + std::size_t(b) * in_size, s);
+    im2col(col, in + std::size_t(b) * s.in_size(), s);
     gemm_nt(dw, d_out + std::size_t(b) * s.out_c * ohw, col, s.out_c, ckk, ohw);
   }
 }
 
-void im2col_input_grad(float* d_in, const float* d_out, const float* w, const Conv2dShape& s, int n) {
+void im2col_input_grad(float* d_in, const float* d_out, const float* w, const Conv2dShape& s, int n,
+                       Scratch scratch) {
   const int ohw = s.out_h() * s.out_w(), ckk = s.in_c * s.k * s.k;
-  const std::size_t in_size = std::size_t(s.in_c) * s.in_h * s.in_w;
-  float* d_col = ConvScratch::grow(scratch.d_col, std::size_t(ckk) * ohw);
+  const std::size_t in_size = s.in_size();
+  float* d_col = scratch.take(im2col_scratch(s)[0]);
   for (int b = 0; b < n; ++b) {
     std::fill(d_col, d_col + std::size_t(ckk) * ohw, 0.0f);
     gemm_tn(d_col, w, d_out + std::size_t(b) * s.out_c * ohw, ckk, ohw, s.out_c);
@@ -204,20 +214,60 @@ void im2col_input_grad(float* d_in, const float* d_out, const float* w, const Co
   }
 }
 
-// Scratch of the vectorised kernels, per thread, grow-only like ConvScratch.
-struct VecScratch {
-  AlignedFloats packed, packed_d, tmaps, pad, part;
-};
-thread_local VecScratch vscratch;
+// ---- which path each call takes at vector width W, and the scratch it needs ----
+
+template <int W>
+std::size_t forward_scratch(const Conv2dShape& s) {
+  std::size_t floats = Scratch::floats(dense_weights_scratch(s));
+  if (s.out_h() * s.out_w() == 1) return floats;
+  return floats + (maps_layout_fits<W>(s) ? Scratch::floats(conv_maps_forward_scratch<W>(s))
+                                          : Scratch::floats(conv_rows_forward_scratch<W>(s)));
+}
+
+template <int W>
+std::size_t weight_grad_scratch(const Conv2dShape& s, int n) {
+  if (maps_weight_grad_fits<W>(s)) return Scratch::floats(conv_maps_weight_grad_scratch(s, n));
+  if (s.k == kVecK) return Scratch::floats(conv_rows_weight_grad_scratch<W>(s));
+  return Scratch::floats(im2col_scratch(s));
+}
+
+template <int W>
+std::size_t input_grad_scratch(const Conv2dShape& s) {
+  if (s.k == kVecK) return Scratch::floats(conv_flat_input_grad_scratch<W>(s));
+  if (input_grad_fits<W>(s)) return Scratch::floats(conv_rows_input_grad_scratch<W>(s));
+  return Scratch::floats(im2col_scratch(s));
+}
+
+// The dense weights and, with a table, the dense weight gradient; then the weight gradient's scratch, and
+// after it the input gradient's in the same floats.
+template <int W>
+std::size_t backward_scratch(const Conv2dShape& s, int n) {
+  const std::size_t dense = Scratch::floats(dense_weights_scratch(s));
+  if (s.out_h() * s.out_w() == 1) return 2 * dense;  // two products, no scratch of their own
+  return 2 * dense + std::max(weight_grad_scratch<W>(s, n), input_grad_scratch<W>(s));
+}
 
 }  // namespace
 
+std::size_t conv2d_forward_scratch(const Conv2dShape& s, [[maybe_unused]] int n) {
+  return most_over_widths([&]<int W>() { return forward_scratch<W>(s); });
+}
+
+std::size_t conv2d_backward_scratch(const Conv2dShape& s, int n) {
+  return most_over_widths([&]<int W>() { return backward_scratch<W>(s, n); });
+}
+
+std::size_t conv2d_backward_hessian_scratch(const Conv2dShape& s, int n) {
+  return Scratch::rounded(std::size_t(n) * s.in_size()) + Scratch::rounded(s.weight_count()) +
+         conv2d_backward_scratch(s, n);
+}
+
 void conv2d_forward(float* out, const float* in, const float* weight, const float* bias, const Conv2dShape& s,
-                    int n, bool relu) {
+                    int n, Scratch scratch, bool relu) {
   // in (n, in_c, in_h, in_w) -> out (n, out_c, out_h, out_w)
   assert_shape(s, n);
   const int ohw = s.out_h() * s.out_w(), ckk = s.in_c * s.k * s.k;
-  const float* w = dense_weights(weight, s);
+  const float* w = dense_weights(weight, s, scratch);
   if (ohw == 1) {  // the kernel covers the whole input: a full connection, batched as one product
     for (int b = 0; b < n; ++b) std::copy(bias, bias + s.out_c, out + std::size_t(b) * s.out_c);
     gemm_nt(out, in, w, n, s.out_c, ckk);
@@ -225,32 +275,24 @@ void conv2d_forward(float* out, const float* in, const float* weight, const floa
     return;
   }
   simd::dispatch([&]<int W>() LENET_INLINE {
-    if (maps_layout_fits<W>(s)) {
-      float* wt = ConvScratch::grow(vscratch.packed, std::size_t(ckk) * s.out_c);
-      // dense weights (out_c, in_c·k·k) -> (in_c·k·k, out_c): the maps of each tap side by side
-      simd::transpose_matrix<W>(wt, s.out_c, w, ckk, s.out_c, ckk);
-      float* tmaps = ConvScratch::grow(vscratch.tmaps, std::size_t(ohw) * s.out_c);
-      conv_maps_forward<W>(out, in, wt, bias, tmaps, s, n, relu);
-    } else {
-      constexpr int OB = ConvTiles<W>::kRowsOB;
-      float* wpk = ConvScratch::grow(vscratch.packed, std::size_t(s.out_c + OB - 1) / OB * OB * ckk);
-      pack_rows_forward(wpk, w, s, OB);
-      conv_rows_forward<W>(out, in, wpk, bias, s, n, relu);
-    }
+    if (maps_layout_fits<W>(s))
+      conv_maps_forward<W>(out, in, w, bias, s, n, relu, scratch);
+    else
+      conv_rows_forward<W>(out, in, w, bias, s, n, relu, scratch);
   });
 }
 
 void conv2d_backward(float* d_in, float* d_weight, float* d_bias, const float* d_out, const float* in,
-                     const float* weight, const Conv2dShape& s, int n) {
+                     const float* weight, const Conv2dShape& s, int n, Scratch scratch) {
   // d_out (n, out_c, out_h, out_w) -> d_in (n, in_c, in_h, in_w); d_weight, d_bias accumulate
   assert_shape(s, n);
   const int ohw = s.out_h() * s.out_w(), ckk = s.in_c * s.k * s.k, kk = s.k * s.k;
-  const std::size_t in_size = std::size_t(s.in_c) * s.in_h * s.in_w;
-  const float* w = dense_weights(weight, s);
+  const float* w = dense_weights(weight, s, scratch);
   float* dw = d_weight;
   if (s.table) {
-    dw = ConvScratch::grow(scratch.dense_dw, std::size_t(s.out_c) * ckk);
-    std::fill(dw, dw + std::size_t(s.out_c) * ckk, 0.0f);
+    const auto [dense] = dense_weights_scratch(s);
+    dw = scratch.take(dense);
+    std::fill(dw, dw + dense, 0.0f);
   }
   simd::dispatch([&]<int W>() LENET_INLINE {
     for (int b = 0; b < n; ++b)
@@ -260,51 +302,31 @@ void conv2d_backward(float* d_in, float* d_weight, float* d_bias, const float* d
   if (ohw == 1) {
     gemm_tn(dw, d_out, in, s.out_c, ckk, n);
     if (d_in) {
-      std::fill(d_in, d_in + std::size_t(n) * in_size, 0.0f);
+      std::fill(d_in, d_in + std::size_t(n) * s.in_size(), 0.0f);
       gemm_nn(d_in, d_out, w, n, ckk, s.out_c);
     }
   } else {
+    // The weight gradient and then the input gradient, each with the rest of the scratch.
     simd::dispatch([&]<int W>() LENET_INLINE {
-      constexpr int G = ConvTiles<W>::kMapsNO * W;
-      if (W >= 8 && s.k == kVecK && s.out_c % G == 0) {  // d_out to maps-last order, then vectors across maps
-        float* gt = ConvScratch::grow(vscratch.tmaps, std::size_t(n) * ohw * s.out_c);
-        for (int b = 0; b < n; ++b)
-          simd::transpose_matrix<W>(gt + std::size_t(b) * ohw * s.out_c, s.out_c,
-                                    d_out + std::size_t(b) * s.out_c * ohw, ohw, s.out_c, ohw);
-        if constexpr (W >= 8) conv_maps_weight_grad<W>(dw, gt, in, s, n);
-      } else if (s.k == kVecK) {
-        float* part = ConvScratch::grow(vscratch.part, std::size_t(s.out_c) * s.in_c * kk * W);
-        conv_rows_weight_grad<W>(dw, d_out, in, part, s, n);
-      } else {
-        im2col_weight_grad(dw, d_out, in, s, n);
-      }
-      if (!d_in) return;
-      if (s.k == kVecK) {
-        constexpr int CB = ConvTiles<W>::kFlatCB;
-        const std::size_t cpad = std::size_t(s.in_c + CB - 1) / CB * CB;
-        float* wq = ConvScratch::grow(vscratch.packed_d, std::size_t(s.out_c) * kk * cpad);
-        pack_flat_input_grad(wq, w, s, CB);
-        const std::size_t plane = std::size_t(s.out_h() + 2 * (s.k - 1)) * s.out_w();
-        float* gpad = ConvScratch::grow(vscratch.pad, std::size_t(s.out_c) * plane + W);
-        const std::size_t seg = std::size_t(s.in_h) * s.out_w() + 3 * W;
-        float* part = ConvScratch::grow(vscratch.part, std::size_t(s.in_c) * s.k * seg);
-        // The margins around each segment are read and multiplied by a zero mask, so they must hold zeros,
-        // not what a call for another shape left there: a NaN there survives 0·x (a diverged run poisoned
-        // the next one in the same thread; seen by the trainer's NaN check, test_train and test_checkpoint).
-        std::fill(part, part + std::size_t(s.in_c) * s.k * seg, 0.0f);
-        conv_flat_input_grad<W>(d_in, d_out, wq, gpad, part, seg, s, n);
-      } else if (input_grad_fits<W>(s)) {
-        constexpr int CB = ConvTiles<W>::kDinCB;
-        const std::size_t cpad = std::size_t(s.in_c + CB - 1) / CB * CB;
-        float* wpd = ConvScratch::grow(vscratch.packed_d, std::size_t(s.out_c) * s.k * s.k * cpad);
-        pack_input_grad(wpd, w, s, CB);
-        const std::size_t lp = ConvTiles<W>::kDinNV * W + s.k - 1, ph = s.out_h() + 2 * (s.k - 1);
-        float* pad = ConvScratch::grow(vscratch.pad, std::size_t(s.out_c) * ph * lp);
-        conv_rows_input_grad<W>(d_in, d_out, wpd, pad, s, n);
-      } else {
-        im2col_input_grad(d_in, d_out, w, s, n);
-      }
+      if constexpr (W >= 8)
+        if (maps_weight_grad_fits<W>(s)) {  // vectors across maps, from d_out in maps-last order
+          conv_maps_weight_grad<W>(dw, d_out, in, s, n, scratch);
+          return;
+        }
+      if (s.k == kVecK)
+        conv_rows_weight_grad<W>(dw, d_out, in, s, n, scratch);
+      else
+        im2col_weight_grad(dw, d_out, in, s, n, scratch);
     });
+    if (d_in)
+      simd::dispatch([&]<int W>() LENET_INLINE {
+        if (s.k == kVecK)
+          conv_flat_input_grad<W>(d_in, d_out, w, s, n, scratch);
+        else if (input_grad_fits<W>(s))
+          conv_rows_input_grad<W>(d_in, d_out, w, s, n, scratch);
+        else
+          im2col_input_grad(d_in, d_out, w, s, n, scratch);
+      });
   }
   if (s.table)  // gather the connected kernels' gradients back into the compact layout
     for (int o = 0; o < s.out_c; ++o)
@@ -316,15 +338,15 @@ void conv2d_backward(float* d_in, float* d_weight, float* d_bias, const float* d
 }
 
 void conv2d_backward_hessian(float* d2_in, float* d2_weight, float* d2_bias, const float* d2_out,
-                             const float* in, const float* weight, const Conv2dShape& s, int n) {
+                             const float* in, const float* weight, const Conv2dShape& s, int n,
+                             Scratch scratch) {
   // d2_out (n, out_c, out_h, out_w) -> d2_in (n, in_c, in_h, in_w); d2_weight, d2_bias accumulate
-  thread_local std::vector<float> in_sq, w_sq;
-  const std::size_t in_count = std::size_t(n) * s.in_c * s.in_h * s.in_w, w_count = s.weight_count();
-  in_sq.resize(std::max(in_sq.size(), in_count));
-  w_sq.resize(std::max(w_sq.size(), w_count));
+  const std::size_t in_count = std::size_t(n) * s.in_size(), w_count = s.weight_count();
+  float* in_sq = scratch.take(in_count);
+  float* w_sq = scratch.take(w_count);
   for (std::size_t i = 0; i < in_count; ++i) in_sq[i] = in[i] * in[i];
   for (std::size_t i = 0; i < w_count; ++i) w_sq[i] = weight[i] * weight[i];
-  conv2d_backward(d2_in, d2_weight, d2_bias, d2_out, in_sq.data(), w_sq.data(), s, n);
+  conv2d_backward(d2_in, d2_weight, d2_bias, d2_out, in_sq, w_sq, s, n, scratch);
 }
 
 }  // namespace lenet

@@ -1,8 +1,11 @@
 // The vectorised direct convolutions behind conv2d_forward/backward (src/conv2d.cpp dispatches to them):
 // register tiles per vector width, one template per layout, and the weight packings they read. Private to
 // conv2d.cpp (templates over simd::Vec<W>, inlined into simd::dispatch's per-ISA instantiations).
+// Each kernel takes its scratch (packed weights, padded planes, partial sums) from a Scratch, and
+// <kernel>_scratch, just above it, lists the pieces it takes: the callers size their Workspace from it.
 #pragma once
 #include <algorithm>
+#include <array>
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +14,7 @@
 #include "lenet/aligned.h"
 #include "lenet/conv2d.h"
 #include "lenet/simd.h"
+#include "lenet/workspace.h"
 
 namespace lenet::conv_tiles {
 
@@ -48,6 +52,41 @@ inline bool input_grad_fits(const Conv2dShape& s) {
   return s.in_w <= ConvTiles<W>::kDinNV * W && s.in_h >= ConvTiles<W>::kDinRB;
 }
 
+// ---- the weight packings the kernels read (from dense weights (out_c, in_c, k, k)) ----
+
+// Dense weights (out_c, in_c, k, k) -> (out_c, k, in_c rounded up to cb, k), zeros past in_c.
+inline void pack_flat_input_grad(float* wq, const float* w, const Conv2dShape& s, int cb) {
+  const int k = s.k, cpad = (s.in_c + cb - 1) / cb * cb;
+  for (int o = 0; o < s.out_c; ++o)
+    for (int ky = 0; ky < k; ++ky)
+      for (int c = 0; c < cpad; ++c)
+        for (int kx = 0; kx < k; ++kx)
+          wq[((std::size_t(o) * k + ky) * cpad + c) * k + kx] =
+              c < s.in_c ? w[((std::size_t(o) * s.in_c + c) * k + ky) * k + kx] : 0.0f;
+}
+
+// Dense weights (out_c, in_c, k, k) rearranged for conv_rows_forward: blocks of OB maps, maps last.
+inline void pack_rows_forward(float* wpk, const float* w, const Conv2dShape& s, int ob) {
+  const int kk = s.k * s.k, blocks = (s.out_c + ob - 1) / ob;
+  for (int blk = 0; blk < blocks; ++blk)
+    for (int t = 0; t < s.in_c * kk; ++t)
+      for (int j = 0; j < ob; ++j) {
+        const int o = blk * ob + j;
+        wpk[(std::size_t(blk) * s.in_c * kk + t) * ob + j] =
+            o < s.out_c ? w[std::size_t(o) * s.in_c * kk + t] : 0;
+      }
+}
+
+// Dense weights (out_c, in_c, k, k) -> (out_c, k, k, in_c rounded up to cb, zeros past in_c).
+inline void pack_input_grad(float* wpd, const float* w, const Conv2dShape& s, int cb) {
+  const int kk = s.k * s.k, cpad = (s.in_c + cb - 1) / cb * cb;
+  for (int o = 0; o < s.out_c; ++o)
+    for (int t = 0; t < kk; ++t)
+      for (int c = 0; c < cpad; ++c)
+        wpd[(std::size_t(o) * kk + t) * cpad + c] =
+            c < s.in_c ? w[(std::size_t(o) * s.in_c + c) * kk + t] : 0;
+}
+
 // The fused ReLU, lane by lane as relu_forward: x > 0 ? x : 0 (a NaN becomes 0 there too).
 template <int W>
 LENET_INLINE inline simd::Vec<W> relu_of(const simd::Vec<W>& x) {
@@ -73,14 +112,25 @@ LENET_INLINE inline void rows_forward_tap(simd::Vec<W> (&acc)[OB][NV], const sim
   }
 }
 
-// Forward, vectors along the output row. wpk: for each block of OB maps, (in_c, k, k, OB) with zeros for
-// maps past out_c.
+// Scratch of conv_rows_forward: the weights packed for it (pack_rows_forward).
 template <int W>
-LENET_INLINE inline void conv_rows_forward(float* out, const float* in, const float* wpk, const float* bias,
-                                           const Conv2dShape& s, int n, bool relu) {
+inline std::array<std::size_t, 1> conv_rows_forward_scratch(const Conv2dShape& s) {
+  constexpr int OB = ConvTiles<W>::kRowsOB;
+  return {std::size_t(s.out_c + OB - 1) / OB * OB * s.in_c * s.k * s.k};
+}
+
+// Forward, vectors along the output row, from dense weights w, packed for each block of OB maps as
+// (in_c, k, k, OB) with zeros for maps past out_c.
+template <int W>
+LENET_INLINE inline void conv_rows_forward(float* out, const float* in, const float* w_dense,
+                                           const float* bias, const Conv2dShape& s, int n, bool relu,
+                                           Scratch scratch) {
   using V = simd::Vec<W>;
   constexpr int OB = ConvTiles<W>::kRowsOB, NV = ConvTiles<W>::kRowsNV;
   const int oh = s.out_h(), ow = s.out_w(), k = s.k, blocks = (s.out_c + OB - 1) / OB;
+  const auto [packed] = conv_rows_forward_scratch<W>(s);
+  float* wpk = scratch.take(packed);
+  pack_rows_forward(wpk, w_dense, s, OB);
   const std::size_t in_size = std::size_t(s.in_c) * s.in_h * s.in_w, ohw = std::size_t(oh) * ow;
   const bool aligned = k == kVecK && rows_on_cache_lines<W>(in, s.in_w);
   for (int b = 0; b < n; ++b) {
@@ -132,18 +182,30 @@ LENET_INLINE inline void conv_rows_forward(float* out, const float* in, const fl
   }
 }
 
+// Scratch of conv_maps_forward: the weights transposed to (in_c·k·k, out_c), and one sample's output in
+// maps-last order (oh·ow, out_c).
+template <int W>
+inline std::array<std::size_t, 2> conv_maps_forward_scratch(const Conv2dShape& s) {
+  return {std::size_t(s.in_c) * s.k * s.k * s.out_c, std::size_t(s.out_h()) * s.out_w() * s.out_c};
+}
+
 // Forward, vectors across the output maps: each tile is PY × PX output pixels (the last tiles of a row or
 // column shifted back to fit, recomputing a few pixels), summed into maps-last order in `tmaps`
-// (oh·ow, out_c) and then transposed into place. wt: (in_c, k, k, out_c).
+// (oh·ow, out_c) and then transposed into place. Dense weights, read transposed: wt (in_c, k, k, out_c).
 template <int W>
-LENET_INLINE inline void conv_maps_forward(float* out, const float* in, const float* wt, const float* bias,
-                                           float* tmaps, const Conv2dShape& s, int n, bool relu) {
+LENET_INLINE inline void conv_maps_forward(float* out, const float* in, const float* w_dense,
+                                           const float* bias, const Conv2dShape& s, int n, bool relu,
+                                           Scratch scratch) {
   assert(maps_layout_fits<W>(s));
   using V = simd::Vec<W>;
   constexpr int NO = ConvTiles<W>::kMapsNO, PY = ConvTiles<W>::kMapsPY, PX = ConvTiles<W>::kMapsPX;
   constexpr int G = NO * W;  // maps per group
-  const int oh = s.out_h(), ow = s.out_w(), k = s.k, oc = s.out_c;
+  const int oh = s.out_h(), ow = s.out_w(), k = s.k, oc = s.out_c, ckk = s.in_c * k * k;
   const std::size_t in_size = std::size_t(s.in_c) * s.in_h * s.in_w, ohw = std::size_t(oh) * ow;
+  const auto [transposed, maps_last] = conv_maps_forward_scratch<W>(s);
+  float* wt = scratch.take(transposed);
+  simd::transpose_matrix<W>(wt, oc, w_dense, ckk, oc, ckk);
+  float* tmaps = scratch.take(maps_last);
   for (int b = 0; b < n; ++b) {
     const float* in_b = in + b * in_size;
     for (int g0 = 0; g0 < oc; g0 += G) {
@@ -203,8 +265,13 @@ LENET_INLINE inline void rows_grad_tap(simd::Vec<W> (&acc)[OB * K], const simd::
 // input stay in L1; the per-tap vectors of partial sums are added into `part` (out_c·in_c·k·k vectors),
 // whose lanes are summed once at the end.
 template <int W>
-LENET_INLINE inline void conv_rows_weight_grad(float* d_w, const float* d_out, const float* in, float* part,
-                                               const Conv2dShape& s, int n) {
+inline std::array<std::size_t, 1> conv_rows_weight_grad_scratch(const Conv2dShape& s) {
+  return {std::size_t(s.out_c) * s.in_c * s.k * s.k * W};  // part
+}
+
+template <int W>
+LENET_INLINE inline void conv_rows_weight_grad(float* d_w, const float* d_out, const float* in,
+                                               const Conv2dShape& s, int n, Scratch scratch) {
   assert(s.k == kVecK);
   using V = simd::Vec<W>;
   constexpr int OB = ConvTiles<W>::kGradOB, K = kVecK, NV = ConvTiles<W>::kRowsNV;
@@ -212,6 +279,8 @@ LENET_INLINE inline void conv_rows_weight_grad(float* d_w, const float* d_out, c
   const std::size_t in_size = std::size_t(s.in_c) * s.in_h * s.in_w, ohw = std::size_t(oh) * ow;
   const std::size_t taps = std::size_t(s.out_c) * s.in_c * K * K;
   const bool aligned = rows_on_cache_lines<W>(in, s.in_w);
+  const auto [part_floats] = conv_rows_weight_grad_scratch<W>(s);
+  float* part = scratch.take(part_floats);
   std::fill(part, part + taps * W, 0.0f);
   for (int b = 0; b < n; ++b)
     for (int o0 = 0; o0 < s.out_c; o0 += OB) {
@@ -262,16 +331,31 @@ LENET_INLINE inline void conv_rows_weight_grad(float* d_w, const float* d_out, c
   for (std::size_t t = 0; t < taps; ++t) d_w[t] += simd::hsum<W>(simd::load<W>(part + t * W));
 }
 
-// Weight gradient, vectors across the output maps, from d_out in maps-last order (gt: per sample
-// (oh·ow, out_c)): d_w (out_c, in_c, k, k) += Σ_b Σ_pixels in · d_out, KY kernel rows at a time.
+// Scratch of conv_maps_weight_grad: the batch's d_out in maps-last order (n, oh·ow, out_c).
+inline std::array<std::size_t, 1> conv_maps_weight_grad_scratch(const Conv2dShape& s, int n) {
+  return {std::size_t(n) * s.out_h() * s.out_w() * s.out_c};
+}
+
+// Which layouts take the maps weight gradient (AVX-512 and AVX2 only).
 template <int W>
-LENET_INLINE inline void conv_maps_weight_grad(float* d_w, const float* gt, const float* in,
-                                               const Conv2dShape& s, int n) {
-  assert(s.k == kVecK && s.out_c % (ConvTiles<W>::kMapsNO * W) == 0);
+inline bool maps_weight_grad_fits(const Conv2dShape& s) {
+  return W >= 8 && s.k == kVecK && s.out_c % (ConvTiles<W>::kMapsNO * W) == 0;
+}
+
+// Weight gradient, vectors across the output maps, from d_out transposed to maps-last order (gt: per
+// sample (oh·ow, out_c)): d_w (out_c, in_c, k, k) += Σ_b Σ_pixels in · d_out, KY kernel rows at a time.
+template <int W>
+LENET_INLINE inline void conv_maps_weight_grad(float* d_w, const float* d_out, const float* in,
+                                               const Conv2dShape& s, int n, Scratch scratch) {
+  assert(maps_weight_grad_fits<W>(s));
   using V = simd::Vec<W>;
   constexpr int NO = ConvTiles<W>::kMapsNO, KY = ConvTiles<W>::kMapsGradKY, K = kVecK, G = NO * W;
   const int oh = s.out_h(), ow = s.out_w(), oc = s.out_c;
   const std::size_t in_size = std::size_t(s.in_c) * s.in_h * s.in_w, ohw = std::size_t(oh) * ow;
+  const auto [maps_last] = conv_maps_weight_grad_scratch(s, n);
+  float* gt = scratch.take(maps_last);
+  for (int b = 0; b < n; ++b)
+    simd::transpose_matrix<W>(gt + b * ohw * oc, oc, d_out + b * oc * ohw, int(ohw), oc, int(ohw));
   for (int g0 = 0; g0 < oc; g0 += G)
     for (int c = 0; c < s.in_c; ++c)
       for (int ky0 = 0; ky0 < K; ky0 += KY) {
@@ -306,10 +390,19 @@ LENET_INLINE inline void conv_maps_weight_grad(float* d_w, const float* gt, cons
 // Input gradient, vectors along the input row: d_in(c, iy, ix) = Σ_o,ky,kx w(o, c, ky, kx) ·
 // d_out(o, iy − ky, ix − kx), read from `pad`, each d_out plane with k − 1 zero rows above and below and
 // k − 1 zero columns left and right, rows `lp` floats apart. Blocks of RB input rows share their ky range,
-// so no zero row is visited except at the edges. wpd: (out_c, k, k, in_c rounded up to CB) with zeros.
+// so no zero row is visited except at the edges. Dense weights, packed as wpd (out_c, k, k, in_c rounded
+// up to CB) with zeros.
 template <int W>
-LENET_INLINE inline void conv_rows_input_grad(float* d_in, const float* d_out, const float* wpd, float* pad,
-                                              const Conv2dShape& s, int n) {
+inline std::array<std::size_t, 2> conv_rows_input_grad_scratch(const Conv2dShape& s) {
+  constexpr int CB = ConvTiles<W>::kDinCB, NV = ConvTiles<W>::kDinNV;
+  const std::size_t cpad = std::size_t(s.in_c + CB - 1) / CB * CB, e = std::size_t(s.k - 1);
+  const std::size_t lp = NV * W + e, ph = s.out_h() + 2 * e;
+  return {std::size_t(s.out_c) * s.k * s.k * cpad, std::size_t(s.out_c) * ph * lp};  // wpd, pad
+}
+
+template <int W>
+LENET_INLINE inline void conv_rows_input_grad(float* d_in, const float* d_out, const float* w_dense,
+                                              const Conv2dShape& s, int n, Scratch scratch) {
   assert(input_grad_fits<W>(s));
   using V = simd::Vec<W>;
   constexpr int CB = ConvTiles<W>::kDinCB, RB = ConvTiles<W>::kDinRB, NV = ConvTiles<W>::kDinNV;
@@ -317,6 +410,10 @@ LENET_INLINE inline void conv_rows_input_grad(float* d_in, const float* d_out, c
   const int lp = NV * W + e, ph = oh + 2 * e, cpad = (s.in_c + CB - 1) / CB * CB;
   const std::size_t in_hw = std::size_t(s.in_h) * s.in_w, ohw = std::size_t(oh) * ow;
   const std::size_t plane = std::size_t(ph) * lp;
+  const auto [packed, padded] = conv_rows_input_grad_scratch<W>(s);
+  float* wpd = scratch.take(packed);
+  pack_input_grad(wpd, w_dense, s, CB);
+  float* pad = scratch.take(padded);
   std::fill(pad, pad + s.out_c * plane, 0.0f);
   int lanes[NV];
   for (int v = 0; v < NV; ++v) lanes[v] = std::clamp(s.in_w - v * W, 0, W);
@@ -362,16 +459,39 @@ LENET_INLINE inline void conv_rows_input_grad(float* d_in, const float* d_out, c
 // row iy − ky of consecutive (iy, x) is one contiguous run, so the lanes are not spent on the k − 1 columns
 // that a row of the input has and a row of d_out lacks. Each vector visits only the ky its rows need.
 // (2) d_in(c, iy, ix) = Σ_kx P(c, kx; iy, ix − kx), five shifted loads masked to 0 ≤ ix − kx < ow.
-// wq: (out_c, k, in_c rounded up to CB, k) with zeros past in_c; part: in_c·k segments of `seg` floats.
+// Dense weights, packed as wq (out_c, k, in_c rounded up to CB, k) with zeros past in_c; part: in_c·k
+// segments of `seg` floats, each the in_h·ow partial sums between margins that the shifted loads read.
 template <int W>
-LENET_INLINE inline void conv_flat_input_grad(float* d_in, const float* d_out, const float* wq, float* gpad,
-                                              float* part, std::size_t seg, const Conv2dShape& s, int n) {
+inline std::size_t flat_input_grad_segment(const Conv2dShape& s) {
+  return std::size_t(s.in_h) * s.out_w() + 3 * W;
+}
+template <int W>
+inline std::array<std::size_t, 3> conv_flat_input_grad_scratch(const Conv2dShape& s) {
+  constexpr int CB = ConvTiles<W>::kFlatCB;
+  const std::size_t cpad = std::size_t(s.in_c + CB - 1) / CB * CB;
+  const std::size_t plane = std::size_t(s.out_h() + 2 * (s.k - 1)) * s.out_w();
+  return {std::size_t(s.out_c) * s.k * s.k * cpad, std::size_t(s.out_c) * plane + W,  // wq, gpad
+          std::size_t(s.in_c) * s.k * flat_input_grad_segment<W>(s)};                 // part
+}
+
+template <int W>
+LENET_INLINE inline void conv_flat_input_grad(float* d_in, const float* d_out, const float* w_dense,
+                                              const Conv2dShape& s, int n, Scratch scratch) {
   assert(s.k == kVecK);
   using V = simd::Vec<W>;
   constexpr int CB = ConvTiles<W>::kFlatCB, K = kVecK, e = K - 1;
   const int oh = s.out_h(), ow = s.out_w(), flat = s.in_h * ow, cpad = (s.in_c + CB - 1) / CB * CB;
   const std::size_t in_hw = std::size_t(s.in_h) * s.in_w, ohw = std::size_t(oh) * ow;
-  const std::size_t plane = std::size_t(oh + 2 * e) * ow;
+  const std::size_t plane = std::size_t(oh + 2 * e) * ow, seg = flat_input_grad_segment<W>(s);
+  const auto [packed, padded, parts] = conv_flat_input_grad_scratch<W>(s);
+  float* wq = scratch.take(packed);
+  pack_flat_input_grad(wq, w_dense, s, CB);
+  float* gpad = scratch.take(padded);
+  float* part = scratch.take(parts);
+  // The margins around each segment are read and multiplied by a zero mask, so they must hold zeros, not
+  // what another kernel left in the scratch: a NaN there survives 0·x (a diverged run poisoned the next
+  // one in the same thread; seen by the trainer's NaN check, test_train and test_checkpoint).
+  std::fill(part, part + parts, 0.0f);
   std::fill(gpad, gpad + s.out_c * plane + W, 0.0f);
   for (int b = 0; b < n; ++b) {
     for (int o = 0; o < s.out_c; ++o)
@@ -413,39 +533,6 @@ LENET_INLINE inline void conv_flat_input_grad(float* d_in, const float* d_out, c
         }
     }
   }
-}
-
-// Dense weights (out_c, in_c, k, k) -> (out_c, k, in_c rounded up to cb, k), zeros past in_c.
-inline void pack_flat_input_grad(float* wq, const float* w, const Conv2dShape& s, int cb) {
-  const int k = s.k, cpad = (s.in_c + cb - 1) / cb * cb;
-  for (int o = 0; o < s.out_c; ++o)
-    for (int ky = 0; ky < k; ++ky)
-      for (int c = 0; c < cpad; ++c)
-        for (int kx = 0; kx < k; ++kx)
-          wq[((std::size_t(o) * k + ky) * cpad + c) * k + kx] =
-              c < s.in_c ? w[((std::size_t(o) * s.in_c + c) * k + ky) * k + kx] : 0.0f;
-}
-
-// Dense weights (out_c, in_c, k, k) rearranged for conv_rows_forward: blocks of OB maps, maps last.
-inline void pack_rows_forward(float* wpk, const float* w, const Conv2dShape& s, int ob) {
-  const int kk = s.k * s.k, blocks = (s.out_c + ob - 1) / ob;
-  for (int blk = 0; blk < blocks; ++blk)
-    for (int t = 0; t < s.in_c * kk; ++t)
-      for (int j = 0; j < ob; ++j) {
-        const int o = blk * ob + j;
-        wpk[(std::size_t(blk) * s.in_c * kk + t) * ob + j] =
-            o < s.out_c ? w[std::size_t(o) * s.in_c * kk + t] : 0;
-      }
-}
-
-// Dense weights (out_c, in_c, k, k) -> (out_c, k, k, in_c rounded up to cb, zeros past in_c).
-inline void pack_input_grad(float* wpd, const float* w, const Conv2dShape& s, int cb) {
-  const int kk = s.k * s.k, cpad = (s.in_c + cb - 1) / cb * cb;
-  for (int o = 0; o < s.out_c; ++o)
-    for (int t = 0; t < kk; ++t)
-      for (int c = 0; c < cpad; ++c)
-        wpd[(std::size_t(o) * kk + t) * cpad + c] =
-            c < s.in_c ? w[(std::size_t(o) * s.in_c + c) * kk + t] : 0;
 }
 
 }  // namespace lenet::conv_tiles

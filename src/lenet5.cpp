@@ -189,6 +189,13 @@ Activations::Activations(const Lenet5& m, int cap) : capacity(cap) {
   d_c5.resize(c5.size());
   d_f6.resize(f6.size());
   d_scores.resize(scores.size());
+  // The kernels' scratch for the largest call (each backward_hessian needs more than its backward).
+  for (const Conv2dShape* conv : {&m.c1, &m.c3, &m.c5})
+    workspace.reserve(
+        std::max(conv2d_forward_scratch(*conv, cap), conv2d_backward_hessian_scratch(*conv, cap)));
+  workspace.reserve(linear_backward_hessian_scratch(int(m.c5.out_size()), Lenet5::kF6, cap));
+  if (m.arch() == Arch::Lenet5)
+    workspace.reserve(linear_backward_hessian_scratch(Lenet5::kF6, kClasses, cap));
 }
 
 void image_to_input(float* out, const std::uint8_t* image, int rows, int cols) {
@@ -234,13 +241,14 @@ void squash_backward(Arch arch, AlignedFloats& d, const AlignedFloats& out, std:
 
 void lenet5_forward(const Lenet5& m, Activations& a, int n) {
   assert(n <= a.capacity);
+  const Scratch scratch = a.workspace.scratch();
   const Arch arch = m.arch();
   const bool paper = arch == Arch::Lenet5_1998;
   const float* p = m.params.data();
   const std::size_t N = std::size_t(n);
 
   // C1: 1@32x32 -> 6@28x28, 5x5 convolution (modern: the ReLU is applied as the maps are stored)
-  conv2d_forward(a.c1.data(), a.input.data(), p + m.at.c1_w, p + m.at.c1_b, m.c1, n, !paper);
+  conv2d_forward(a.c1.data(), a.input.data(), p + m.at.c1_w, p + m.at.c1_b, m.c1, n, scratch, !paper);
   if (paper) squash_forward(arch, a.c1, N * m.c1.out_size());
   // S2: 6@28x28 -> 6@14x14
   if (paper) {
@@ -250,7 +258,7 @@ void lenet5_forward(const Lenet5& m, Activations& a, int n) {
     maxpool_forward(a.s2.data(), a.s2_arg.data(), a.c1.data(), m.s2, n);
   }
   // C3: 6@14x14 -> 16@10x10, Table I connections (1998) or all six maps (modern, ReLU fused)
-  conv2d_forward(a.c3.data(), a.s2.data(), p + m.at.c3_w, p + m.at.c3_b, m.c3, n, !paper);
+  conv2d_forward(a.c3.data(), a.s2.data(), p + m.at.c3_w, p + m.at.c3_b, m.c3, n, scratch, !paper);
   if (paper) squash_forward(arch, a.c3, N * m.c3.out_size());
   // S4: 16@10x10 -> 16@5x5
   if (paper) {
@@ -260,7 +268,7 @@ void lenet5_forward(const Lenet5& m, Activations& a, int n) {
     maxpool_forward(a.s4.data(), a.s4_arg.data(), a.c3.data(), m.s4, n);
   }
   // C5: 16@5x5 -> 120@1x1, 5x5 convolution over every S4 map
-  conv2d_forward(a.c5.data(), a.s4.data(), p + m.at.c5_w, p + m.at.c5_b, m.c5, n);
+  conv2d_forward(a.c5.data(), a.s4.data(), p + m.at.c5_w, p + m.at.c5_b, m.c5, n, scratch);
   squash_forward(arch, a.c5, N * m.c5.out_size());
   // F6: 120 -> 84, full connection
   linear_forward(a.f6.data(), a.c5.data(), p + m.at.f6_w, p + m.at.f6_b, int(m.c5.out_size()), Lenet5::kF6,
@@ -280,6 +288,8 @@ double lenet5_loss([[maybe_unused]] const Lenet5& m, Activations& a, const std::
 }
 
 void lenet5_backward(const Lenet5& m, Activations& a, float* g, int n) {
+  assert(n <= a.capacity);
+  const Scratch scratch = a.workspace.scratch();
   const Arch arch = m.arch();
   const bool paper = arch == Arch::Lenet5_1998;
   const float* p = m.params.data();
@@ -298,7 +308,7 @@ void lenet5_backward(const Lenet5& m, Activations& a, float* g, int n) {
   // C5
   squash_backward(arch, a.d_c5, a.c5, N * m.c5.out_size());
   conv2d_backward(a.d_s4.data(), g + m.at.c5_w, g + m.at.c5_b, a.d_c5.data(), a.s4.data(), p + m.at.c5_w,
-                  m.c5, n);
+                  m.c5, n, scratch);
   // S4, and C3's squashing. Modern: the ReLU's derivative is applied to the pooled gradient, before max
   // pooling routes it back: only each block's winner gets a gradient, the winner's value is the pooled
   // value, so masking by s4 > 0 gives exactly the same d_c3 as masking by c3 > 0, over a quarter of the
@@ -314,7 +324,7 @@ void lenet5_backward(const Lenet5& m, Activations& a, float* g, int n) {
   }
   // C3
   conv2d_backward(a.d_s2.data(), g + m.at.c3_w, g + m.at.c3_b, a.d_c3.data(), a.s2.data(), p + m.at.c3_w,
-                  m.c3, n);
+                  m.c3, n, scratch);
   // S2, and C1's squashing (modern: masked before pooling, as for S4)
   if (paper) {
     squash_backward(arch, a.d_s2, a.s2, N * m.s2.out_size());
@@ -327,10 +337,12 @@ void lenet5_backward(const Lenet5& m, Activations& a, float* g, int n) {
   }
   // C1 (the input needs no gradient)
   conv2d_backward(nullptr, g + m.at.c1_w, g + m.at.c1_b, a.d_c1.data(), a.input.data(), p + m.at.c1_w, m.c1,
-                  n);
+                  n, scratch);
 }
 
 void lenet5_backward_hessian(const Lenet5& m, Activations& a, const std::uint8_t* labels, float* h, int n) {
+  assert(n <= a.capacity);
+  const Scratch scratch = a.workspace.scratch();
   const bool paper = m.arch() == Arch::Lenet5_1998;
   const float* p = m.params.data();
   const std::size_t N = std::size_t(n);
@@ -346,7 +358,7 @@ void lenet5_backward_hessian(const Lenet5& m, Activations& a, const std::uint8_t
     softmax(seed, a.scores.data(), kClasses, n, false);
     for (std::size_t i = 0; i < N * kClasses; ++i) seed[i] = seed[i] * (1.0f - seed[i]);
     linear_backward_hessian(a.d_f6.data(), h + m.at.out_w, h + m.at.out_b, seed, a.f6.data(), p + m.at.out_w,
-                            Lenet5::kF6, kClasses, n);
+                            Lenet5::kF6, kClasses, n, scratch);
   }
   auto squash = [&](AlignedFloats& d2, const AlignedFloats& out, std::size_t count) {
     if (paper)
@@ -357,11 +369,11 @@ void lenet5_backward_hessian(const Lenet5& m, Activations& a, const std::uint8_t
   // F6
   squash(a.d_f6, a.f6, N * Lenet5::kF6);
   linear_backward_hessian(a.d_c5.data(), h + m.at.f6_w, h + m.at.f6_b, a.d_f6.data(), a.c5.data(),
-                          p + m.at.f6_w, int(m.c5.out_size()), Lenet5::kF6, n);
+                          p + m.at.f6_w, int(m.c5.out_size()), Lenet5::kF6, n, scratch);
   // C5
   squash(a.d_c5, a.c5, N * m.c5.out_size());
   conv2d_backward_hessian(a.d_s4.data(), h + m.at.c5_w, h + m.at.c5_b, a.d_c5.data(), a.s4.data(),
-                          p + m.at.c5_w, m.c5, n);
+                          p + m.at.c5_w, m.c5, n, scratch);
   // S4
   if (paper) {
     squash(a.d_s4, a.s4, N * m.s4.out_size());
@@ -373,7 +385,7 @@ void lenet5_backward_hessian(const Lenet5& m, Activations& a, const std::uint8_t
   // C3
   squash(a.d_c3, a.c3, N * m.c3.out_size());
   conv2d_backward_hessian(a.d_s2.data(), h + m.at.c3_w, h + m.at.c3_b, a.d_c3.data(), a.s2.data(),
-                          p + m.at.c3_w, m.c3, n);
+                          p + m.at.c3_w, m.c3, n, scratch);
   // S2
   if (paper) {
     squash(a.d_s2, a.s2, N * m.s2.out_size());
@@ -385,7 +397,7 @@ void lenet5_backward_hessian(const Lenet5& m, Activations& a, const std::uint8_t
   // C1
   squash(a.d_c1, a.c1, N * m.c1.out_size());
   conv2d_backward_hessian(nullptr, h + m.at.c1_w, h + m.at.c1_b, a.d_c1.data(), a.input.data(), p + m.at.c1_w,
-                          m.c1, n);
+                          m.c1, n, scratch);
 }
 
 }  // namespace lenet

@@ -3,8 +3,8 @@
 #include "lenet/linear.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstddef>
-#include <vector>
 
 #include "lenet/gemm.h"
 
@@ -13,6 +13,7 @@ namespace lenet {
 void linear_forward(float* out, const float* in, const float* weight, const float* bias, int in_f, int out_f,
                     int n) {
   // in (n, in_f) -> out (n, out_f)
+  assert(in_f > 0 && out_f > 0 && n >= 0);
   for (int b = 0; b < n; ++b) std::copy(bias, bias + out_f, out + std::size_t(b) * out_f);
   gemm_nt(out, in, weight, n, out_f, in_f);
 }
@@ -20,6 +21,7 @@ void linear_forward(float* out, const float* in, const float* weight, const floa
 void linear_backward(float* d_in, float* d_weight, float* d_bias, const float* d_out, const float* in,
                      const float* weight, int in_f, int out_f, int n) {
   // d_out (n, out_f) -> d_in (n, in_f); d_weight (out_f, in_f), d_bias (out_f) accumulate
+  assert(in_f > 0 && out_f > 0 && n >= 0);
   for (int b = 0; b < n; ++b)
     for (int o = 0; o < out_f; ++o) d_bias[o] += d_out[std::size_t(b) * out_f + o];
   gemm_tn(d_weight, d_out, in, out_f, in_f, n);
@@ -29,16 +31,21 @@ void linear_backward(float* d_in, float* d_weight, float* d_bias, const float* d
   }
 }
 
+std::size_t linear_backward_hessian_scratch(int in_f, int out_f, int n) {
+  return Scratch::rounded(std::size_t(n) * in_f) + Scratch::rounded(std::size_t(out_f) * in_f);
+}
+
 void linear_backward_hessian(float* d2_in, float* d2_weight, float* d2_bias, const float* d2_out,
-                             const float* in, const float* weight, int in_f, int out_f, int n) {
+                             const float* in, const float* weight, int in_f, int out_f, int n,
+                             Scratch scratch) {
   // d2_out (n, out_f) -> d2_in (n, in_f); d2_weight, d2_bias accumulate
-  thread_local std::vector<float> in_sq, w_sq;
+  assert(in_f > 0 && out_f > 0 && n >= 0);
   const std::size_t in_count = std::size_t(n) * in_f, w_count = std::size_t(out_f) * in_f;
-  in_sq.resize(std::max(in_sq.size(), in_count));
-  w_sq.resize(std::max(w_sq.size(), w_count));
+  float* in_sq = scratch.take(in_count);
+  float* w_sq = scratch.take(w_count);
   for (std::size_t i = 0; i < in_count; ++i) in_sq[i] = in[i] * in[i];
   for (std::size_t i = 0; i < w_count; ++i) w_sq[i] = weight[i] * weight[i];
-  linear_backward(d2_in, d2_weight, d2_bias, d2_out, in_sq.data(), w_sq.data(), in_f, out_f, n);
+  linear_backward(d2_in, d2_weight, d2_bias, d2_out, in_sq, w_sq, in_f, out_f, n);
 }
 
 namespace naive {

@@ -168,6 +168,9 @@ SeqActivations::SeqActivations(const Sequential& net, int cap) : capacity(cap) {
   for (const auto& v : x) d.emplace_back(v.size());
   padded.resize(kInputSize);
   labels.resize(n);
+  for (const SeqLayer& l : net.layers())
+    if (l.kind == SeqKind::Conv)
+      workspace.reserve(std::max(conv2d_forward_scratch(l.conv, cap), conv2d_backward_scratch(l.conv, cap)));
 }
 
 void sequential_fill_inputs(const Sequential& net, SeqActivations& a, const Dataset& data, const int* indices,
@@ -197,7 +200,7 @@ void sequential_forward(const Sequential& net, SeqActivations& a, int n) {
     const float* in = a.x[i].data();
     switch (l.kind) {
       case SeqKind::Conv:
-        conv2d_forward(out, in, p + l.w, p + l.b, l.conv, n);
+        conv2d_forward(out, in, p + l.w, p + l.b, l.conv, n, a.workspace.scratch());
         break;
       case SeqKind::Subsample:
         subsample_forward(out, in, p + l.w, p + l.b, l.pool, n);
@@ -223,7 +226,7 @@ void sequential_backward(Sequential& net, SeqActivations& a, int n) {
     const float* in = a.x[i].data();
     switch (l.kind) {
       case SeqKind::Conv:
-        conv2d_backward(d_in, g + l.w, g + l.b, d_out, in, p + l.w, l.conv, n);
+        conv2d_backward(d_in, g + l.w, g + l.b, d_out, in, p + l.w, l.conv, n, a.workspace.scratch());
         break;
       case SeqKind::Subsample:
         subsample_backward(d_in, g + l.w, g + l.b, d_out, in, p + l.w, l.pool, n);

@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "helpers/gradcheck.h"
+#include "helpers/scratch.h"
 #include "lenet/activation.h"
 #include "lenet/conv2d.h"
 #include "lenet/lenet5.h"
@@ -66,7 +67,10 @@ TEST(Hessian, Conv2dWithTableIAndFullConnection) {
     const std::size_t out_count = std::size_t(n) * 16 * s.out_h() * s.out_w();
     auto d2_out = random_vector(out_count, rng, 0.1f, 1.0f);
     std::vector<float> out(out_count), d2_in(in.size(), -7.0f), d2_w(w.size(), 0.0f), d2_b(16, 0.0f);
-    conv2d_backward_hessian(d2_in.data(), d2_w.data(), d2_b.data(), d2_out.data(), in.data(), w.data(), s, n);
+    test::GuardedScratch scratch(conv2d_backward_hessian_scratch(s, n));
+    conv2d_backward_hessian(d2_in.data(), d2_w.data(), d2_b.data(), d2_out.data(), in.data(), w.data(), s, n,
+                            scratch.scratch());
+    EXPECT_TRUE(scratch.guard_intact()) << "wrote past conv2d_backward_hessian_scratch()";
     auto q = [&] {
       naive::conv2d_forward(out.data(), in.data(), w.data(), b.data(), s, n);
       return gauss_newton_quantity(out, d2_out);
@@ -85,8 +89,10 @@ TEST(Hessian, Linear) {
   auto b = random_vector(out_f, rng);
   auto d2_out = random_vector(std::size_t(n) * out_f, rng, 0.1f, 1.0f);
   std::vector<float> out(d2_out.size()), d2_in(in.size()), d2_w(w.size(), 0.0f), d2_b(out_f, 0.0f);
+  test::GuardedScratch scratch(linear_backward_hessian_scratch(in_f, out_f, n));
   linear_backward_hessian(d2_in.data(), d2_w.data(), d2_b.data(), d2_out.data(), in.data(), w.data(), in_f,
-                          out_f, n);
+                          out_f, n, scratch.scratch());
+  EXPECT_TRUE(scratch.guard_intact()) << "wrote past linear_backward_hessian_scratch()";
   auto q = [&] {
     naive::linear_forward(out.data(), in.data(), w.data(), b.data(), in_f, out_f, n);
     return gauss_newton_quantity(out, d2_out);

@@ -130,9 +130,10 @@ ConvBuffers run_conv(bool fast, const Conv2dShape& s, int n, const std::vector<f
   r.d_weight = d_weight0;
   r.d_bias = d_bias0;
   if (fast) {
-    conv2d_forward(r.out.data(), in.data(), weight.data(), bias.data(), s, n);
+    Workspace workspace(std::max(conv2d_forward_scratch(s, n), conv2d_backward_scratch(s, n)));
+    conv2d_forward(r.out.data(), in.data(), weight.data(), bias.data(), s, n, workspace.scratch());
     conv2d_backward(r.d_in.data(), r.d_weight.data(), r.d_bias.data(), d_out.data(), in.data(), weight.data(),
-                    s, n);
+                    s, n, workspace.scratch());
   } else {
     naive::conv2d_forward(r.out.data(), in.data(), weight.data(), bias.data(), s, n);
     naive::conv2d_backward(r.d_in.data(), r.d_weight.data(), r.d_bias.data(), d_out.data(), in.data(),
@@ -165,7 +166,9 @@ void compare_conv(const Conv2dShape& s, int n, std::uint64_t seed, const std::st
 
   // Without d_in (C1 needs no input gradient) the parameter gradients must not change.
   std::vector<float> d_weight = d_weight0, d_bias = d_bias0;
-  conv2d_backward(nullptr, d_weight.data(), d_bias.data(), d_out.data(), in.data(), weight.data(), s, n);
+  Workspace workspace(conv2d_backward_scratch(s, n));
+  conv2d_backward(nullptr, d_weight.data(), d_bias.data(), d_out.data(), in.data(), weight.data(), s, n,
+                  workspace.scratch());
   expect_close(d_weight, f.d_weight, name + " d_weight without d_in", worst.d_weight);
   expect_close(d_bias, f.d_bias, name + " d_bias without d_in", worst.d_bias);
 }

@@ -80,13 +80,15 @@ void check_conv2d(const Conv2dShape& s, int n, std::uint64_t seed, const std::st
   std::vector<float> bias = random_vector(std::size_t(s.out_c), rng);
   const std::vector<float> r = random_vector(out_count(s, n), rng);
   std::vector<float> out(r.size());
+  Workspace workspace(std::max(conv2d_forward_scratch(s, n), conv2d_backward_scratch(s, n)));
   auto loss = [&] {
-    conv2d_forward(out.data(), in.data(), weight.data(), bias.data(), s, n);
+    conv2d_forward(out.data(), in.data(), weight.data(), bias.data(), s, n, workspace.scratch());
     return projection(out, r);
   };
 
   std::vector<float> d_in(in.size()), d_weight(weight.size(), 0.0f), d_bias(bias.size(), 0.0f);
-  conv2d_backward(d_in.data(), d_weight.data(), d_bias.data(), r.data(), in.data(), weight.data(), s, n);
+  conv2d_backward(d_in.data(), d_weight.data(), d_bias.data(), r.data(), in.data(), weight.data(), s, n,
+                  workspace.scratch());
   const GradCheckOptions opt = with_step(kExactStep);
   EXPECT_TRUE(gradient_ok(check_gradient(loss, in, d_in, opt), kTolerance, what + " d_in"));
   EXPECT_TRUE(gradient_ok(check_gradient(loss, weight, d_weight, opt), kTolerance, what + " d_weight"));
@@ -321,12 +323,18 @@ void check_conv2d_contract(const Conv2dShape& s, int n, bool fast) {
   const std::vector<float> in = random_vector(in_count(s, n), rng);
   const std::vector<float> weight = random_vector(s.weight_count(), rng);
   const std::vector<float> d_out = random_vector(out_count(s, n), rng);
-  auto backward = fast ? &conv2d_backward : &naive::conv2d_backward;
+  Workspace workspace(conv2d_backward_scratch(s, n));
+  auto backward = [&](float* di, float* dw, float* db) {
+    if (fast)
+      conv2d_backward(di, dw, db, d_out.data(), in.data(), weight.data(), s, n, workspace.scratch());
+    else
+      naive::conv2d_backward(di, dw, db, d_out.data(), in.data(), weight.data(), s, n);
+  };
   std::vector<float> d_weight(weight.size(), 0.0f), d_bias(std::size_t(s.out_c), 0.0f);
   std::vector<float> d_in1(in.size(), std::numeric_limits<float>::quiet_NaN()), d_in2(in.size(), kGarbage);
-  backward(d_in1.data(), d_weight.data(), d_bias.data(), d_out.data(), in.data(), weight.data(), s, n);
+  backward(d_in1.data(), d_weight.data(), d_bias.data());
   const std::vector<float> d_weight1 = d_weight, d_bias1 = d_bias;
-  backward(d_in2.data(), d_weight.data(), d_bias.data(), d_out.data(), in.data(), weight.data(), s, n);
+  backward(d_in2.data(), d_weight.data(), d_bias.data());
   for (float v : d_in1) ASSERT_TRUE(std::isfinite(v)) << "d_in was added to, not assigned";
   EXPECT_EQ(d_in1, d_in2);
   expect_doubled(d_weight, d_weight1, "d_weight");

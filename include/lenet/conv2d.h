@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <vector>
 
+#include "lenet/workspace.h"
+
 namespace lenet {
 
 // inputs[o] lists the input maps that output map o reads.
@@ -32,21 +34,28 @@ struct Conv2dShape {
   std::size_t connections() const;         // multiply-adds per sample
 };
 
+// The fast kernels take their scratch (packed weights, padded planes, partial sums) from `scratch`, at
+// least conv2d_<pass>_scratch(s, n) floats (for any simd level); nothing is allocated or kept between calls.
+std::size_t conv2d_forward_scratch(const Conv2dShape& s, int n);
+std::size_t conv2d_backward_scratch(const Conv2dShape& s, int n);
+std::size_t conv2d_backward_hessian_scratch(const Conv2dShape& s, int n);
+
 // in (n, in_c, in_h, in_w), weight (compact), bias (out_c) -> out (n, out_c, out_h, out_w).
 // relu: each output goes through max(0, ·) as it is stored (the same values as relu_forward afterwards,
 // without a second pass over the maps).
 void conv2d_forward(float* out, const float* in, const float* weight, const float* bias, const Conv2dShape& s,
-                    int n, bool relu = false);
+                    int n, Scratch scratch, bool relu = false);
 // Assigns d_in (skipped when d_in is nullptr); adds into d_weight and d_bias.
 void conv2d_backward(float* d_in, float* d_weight, float* d_bias, const float* d_out, const float* in,
-                     const float* weight, const Conv2dShape& s, int n);
+                     const float* weight, const Conv2dShape& s, int n, Scratch scratch);
 
 // Gauss–Newton second derivatives (the paper's Appendix C), the same pass with squared weights and
 // squared inputs: d2_in = Σ w²·d2_out (assigned, skipped when nullptr); d2_weight += Σ d2_out·x²;
 // d2_bias += Σ d2_out. Each kernel tap meets one input per output, so this is the exact diagonal of
 // ½·Σ d2_out·out² in the weights and inputs.
 void conv2d_backward_hessian(float* d2_in, float* d2_weight, float* d2_bias, const float* d2_out,
-                             const float* in, const float* weight, const Conv2dShape& s, int n);
+                             const float* in, const float* weight, const Conv2dShape& s, int n,
+                             Scratch scratch);
 
 namespace naive {
 void conv2d_forward(float* out, const float* in, const float* weight, const float* bias, const Conv2dShape& s,

@@ -20,6 +20,7 @@
 #include "lenet/loss.h"
 #include "lenet/rng.h"
 #include "lenet/subsample.h"
+#include "lenet/workspace.h"
 
 namespace lenet {
 
@@ -100,8 +101,8 @@ class LENET_API Lenet5 {
   std::vector<TensorInfo> tensors_;
 };
 
-// Activations of one forward pass for up to `capacity` samples, and scratch for backward.
-// Allocated once; forward and backward only write into these buffers.
+// Activations of one forward pass for up to `capacity` samples, their gradients, and the kernels' scratch.
+// Allocated once; forward and backward only write into these buffers. One per thread.
 struct Activations {
   Activations(const Lenet5& model, int capacity);
   int capacity = 0;
@@ -112,6 +113,7 @@ struct Activations {
   AlignedFloats scores;                      // (n, 10): logits or RBF penalties
   std::vector<std::int32_t> s2_arg, s4_arg;  // max-pool winners (modern)
   AlignedFloats d_c1, d_s2, d_c3, d_s4, d_c5, d_f6, d_scores;
+  Workspace workspace;  // the kernels' scratch, sized for `capacity` samples at construction
 };
 
 // One image (rows×cols uint8, 0 = background, 255 = ink, at most 32×32) → the network's 32×32 input,

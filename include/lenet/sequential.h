@@ -12,6 +12,7 @@
 #include "lenet/idx.h"
 #include "lenet/rng.h"
 #include "lenet/subsample.h"
+#include "lenet/workspace.h"
 
 namespace lenet {
 
@@ -66,6 +67,7 @@ struct SeqActivations {
   std::vector<std::vector<float>> x, d;  // x[0] the input, x[i+1] layer i's output (after tanh)
   std::vector<float> padded;             // one 32×32 input, for nets that read 28×28
   std::vector<std::uint8_t> labels;      // the batch's labels
+  Workspace workspace;                   // the convolutions' scratch, for `capacity` samples
 };
 
 // The side×side inputs of images data[indices[0..n)] (or data[first..first+n) when indices is nullptr).
