@@ -91,15 +91,18 @@ std::vector<LayerInfo> Lenet5::layers() const {
   auto conv_params = [](const Conv2dShape& s) { return s.weight_count() + std::size_t(s.out_c); };
   auto maps = [](const auto& s) { return std::array<int, 3>{s.out_c, s.out_h(), s.out_w()}; };
   auto pool_maps = [](const PoolShape& s) { return std::array<int, 3>{s.c, s.out_h(), s.out_w()}; };
+  // 1998 subsampling: a coefficient and a bias per map, one window of inputs per unit.
+  auto pool_params = [paper](const PoolShape& s) { return paper ? 2 * std::size_t(s.c) : 0u; };
+  auto pool_connections = [paper](const PoolShape& s) { return paper ? s.out_size() * s.fan_in() : 0u; };
   const std::size_t f6_in = c5.out_size();
   std::vector<LayerInfo> out;
   out.push_back({"C1", "conv 5x5, " + squash, maps(c1), conv_params(c1), c1.connections()});
   out.push_back({"S2", paper ? "2x2 sum x coefficient + bias, scaled tanh" : "max pool 2x2", pool_maps(s2),
-                 paper ? std::size_t(2 * s2.c) : 0u, paper ? s2.out_size() * 4 : 0u});
+                 pool_params(s2), pool_connections(s2)});
   out.push_back({"C3", std::string("conv 5x5, ") + (paper ? "Table I connections, " : "full, ") + squash,
                  maps(c3), conv_params(c3), c3.connections()});
   out.push_back({"S4", paper ? "2x2 sum x coefficient + bias, scaled tanh" : "max pool 2x2", pool_maps(s4),
-                 paper ? std::size_t(2 * s4.c) : 0u, paper ? s4.out_size() * 4 : 0u});
+                 pool_params(s4), pool_connections(s4)});
   out.push_back({"C5", "conv 5x5, " + squash, maps(c5), conv_params(c5), c5.connections()});
   out.push_back(
       {"F6", "full, " + squash, {kF6, 1, 1}, std::size_t(kF6) * f6_in + kF6, std::size_t(kF6) * f6_in});
@@ -134,32 +137,43 @@ void Lenet5::init(Rng& rng, InitRule rule) {
   auto fill = [&](std::size_t offset, std::size_t count, float bound) {
     for (std::size_t i = 0; i < count; ++i) params[offset + i] = rng.uniform(-bound, bound);
   };
-  auto weights_and_bias = [&](std::size_t w, std::size_t b, std::size_t count, int out, float fan_in) {
+  // A layer whose units share one fan-in: all its weights, then all its biases.
+  auto weights_and_bias = [&](std::size_t w, std::size_t b, std::size_t count, int units, int fan_in) {
     if (paper) {  // biases included, as in Appendix A
-      fill(w, count, bound_for(fan_in));
-      fill(b, std::size_t(out), bound_for(fan_in));
+      fill(w, count, bound_for(float(fan_in)));
+      fill(b, std::size_t(units), bound_for(float(fan_in)));
     } else {  // He-uniform for ReLU units, zero biases
-      fill(w, count, std::sqrt(6.0f / fan_in));
-      std::fill_n(params.begin() + std::ptrdiff_t(b), out, 0.0f);
+      fill(w, count, std::sqrt(6.0f / float(fan_in)));
+      std::fill_n(params.begin() + std::ptrdiff_t(b), units, 0.0f);
     }
   };
-  weights_and_bias(at.c1_w, at.c1_b, c1.weight_count(), 6, 25.0f);
+  // A convolution that reads every input map: each unit sums in_c·k·k inputs.
+  auto conv = [&](const Conv2dShape& s, std::size_t w, std::size_t b) {
+    assert(!s.table);
+    weights_and_bias(w, b, s.weight_count(), s.out_c, s.fan_in(0));
+  };
+  // A subsampling layer (1998): one coefficient and one bias per map, each unit summing one window.
+  auto subsampling = [&](const PoolShape& s, std::size_t w, std::size_t b) {
+    fill(w, std::size_t(s.c), bound_for(float(s.fan_in())));
+    fill(b, std::size_t(s.c), bound_for(float(s.fan_in())));
+  };
+  conv(c1, at.c1_w, at.c1_b);
   if (paper) {
-    fill(at.s2_w, 6, bound_for(4.0f));
-    fill(at.s2_b, 6, bound_for(4.0f));
-    // C3's fan-in differs per map: 3, 4 or 6 S2 maps of 25 taps.
-    for (int o = 0; o < 16; ++o) {
-      const float fan_in = float(c3.inputs_of(o) * 25);
-      fill(at.c3_w + c3.weight_offset(o), std::size_t(c3.inputs_of(o)) * 25, bound_for(fan_in));
-      fill(at.c3_b + o, 1, bound_for(fan_in));
+    subsampling(s2, at.s2_w, at.s2_b);
+    // C3's fan-in differs per map (Table I: 3, 4 or 6 S2 maps of k·k taps): each map's weights, then its
+    // bias.
+    for (int o = 0; o < c3.out_c; ++o) {
+      const float bound = bound_for(float(c3.fan_in(o)));
+      fill(at.c3_w + c3.weight_offset(o), std::size_t(c3.fan_in(o)), bound);
+      fill(at.c3_b + std::size_t(o), 1, bound);
     }
-    fill(at.s4_w, 16, bound_for(4.0f));
-    fill(at.s4_b, 16, bound_for(4.0f));
+    subsampling(s4, at.s4_w, at.s4_b);
   } else {
-    weights_and_bias(at.c3_w, at.c3_b, c3.weight_count(), 16, 150.0f);
+    conv(c3, at.c3_w, at.c3_b);
   }
-  weights_and_bias(at.c5_w, at.c5_b, c5.weight_count(), 120, 400.0f);
-  weights_and_bias(at.f6_w, at.f6_b, std::size_t(kF6) * 120, kF6, 120.0f);
+  conv(c5, at.c5_w, at.c5_b);
+  const int f6_in = int(c5.out_size());
+  weights_and_bias(at.f6_w, at.f6_b, std::size_t(kF6) * f6_in, kF6, f6_in);
   if (!paper) {  // logits: PyTorch's default bound 1/sqrt(fan_in), no ReLU follows
     fill(at.out_w, std::size_t(kClasses) * kF6, 1.0f / std::sqrt(float(kF6)));
     std::fill_n(params.begin() + std::ptrdiff_t(at.out_b), kClasses, 0.0f);

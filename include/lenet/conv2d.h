@@ -29,6 +29,7 @@ struct Conv2dShape {
   std::size_t out_size() const { return std::size_t(out_c) * out_h() * out_w(); }  // floats per sample
   int inputs_of(int o) const { return table ? int(table->inputs[o].size()) : in_c; }
   int input_map(int o, int j) const { return table ? table->inputs[o][j] : j; }
+  int fan_in(int o) const { return inputs_of(o) * k * k; }  // inputs each unit of map o sums
   std::size_t weight_offset(int o) const;  // start of output map o's kernels in the compact weights
   std::size_t weight_count() const;        // compact weights, without biases
   std::size_t connections() const;         // multiply-adds per sample

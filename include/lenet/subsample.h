@@ -6,9 +6,11 @@
 namespace lenet {
 
 struct PoolShape {
+  static constexpr int kWindow = 2;  // each output reads a kWindow×kWindow block, blocks side by side
   int c = 1, in_h = 0, in_w = 0;
-  int out_h() const { return in_h / 2; }
-  int out_w() const { return in_w / 2; }
+  int out_h() const { return in_h / kWindow; }
+  int out_w() const { return in_w / kWindow; }
+  int fan_in() const { return kWindow * kWindow; }                             // inputs each output sums
   std::size_t out_size() const { return std::size_t(c) * out_h() * out_w(); }  // floats per sample
 };
 
