@@ -54,60 +54,55 @@ BaselineResult run_baseline(const std::string& name, const Dataset& train_set, c
     }
   if (!found) throw std::invalid_argument("unknown classifier '" + name + "'");
   const int linear_epochs = o.epochs > 0 ? o.epochs : 10;
+  constexpr float kLinearRate = 0.01f;
   const auto t0 = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point t1;
+  // Every branch fits its classifier, says what it holds and costs, and then classifies the test set.
+  auto fitted = [&](std::size_t parameters, std::size_t multiply_adds) {
+    r.parameters = parameters;
+    r.multiply_adds = multiply_adds;
+    t1 = std::chrono::steady_clock::now();
+  };
   if (name.rfind("fc-", 0) == 0 || name == "lenet1" || name == "lenet4") {
     Sequential net = make_sequential(name);
     Rng rng(o.seed);
     net.init(rng);
-    SeqTrainConfig cfg;
-    cfg.epochs = o.epochs > 0 ? o.epochs : 20;
-    cfg.lr_step = std::max(1, cfg.epochs / 4);
-    cfg.seed = o.seed;
-    sequential_train(net, train_set, cfg);
-    r.parameters = net.parameter_count();
-    r.multiply_adds = net.connections();
-    t1 = std::chrono::steady_clock::now();
+    sequential_train(net, train_set, sequential_train_config(o.epochs, o.seed));
+    fitted(net.parameter_count(), net.connections());
     r.predictions = sequential_predict(net, test_set);
   } else {
     const Features train = pixel_features(train_set), test = pixel_features(test_set);
     const std::size_t pixels = std::size_t(train.dim);
+    auto softmax_on = [&](const Features& features) {
+      return train_softmax_classifier(features, train_set.labels, linear_epochs, kLinearRate, o.seed);
+    };
     if (name == "linear") {
-      const LinearClassifier c =
-          train_softmax_classifier(train, train_set.labels, linear_epochs, 0.01f, o.seed);
-      r.parameters = c.params.size();
-      r.multiply_adds = pixels * 10;
-      t1 = std::chrono::steady_clock::now();
+      const LinearClassifier c = softmax_on(train);
+      fitted(c.params.size(), pixels * kClasses);
       r.predictions = predict_softmax(c, test);
-    } else if (name == "pairwise") {
+    } else if (name == "pairwise") {  // one unit per pair of classes
       const LinearClassifier c =
-          train_pairwise_classifier(train, train_set.labels, linear_epochs, 0.01f, o.seed);
-      r.parameters = c.params.size();
-      r.multiply_adds = pixels * 45;
-      t1 = std::chrono::steady_clock::now();
+          train_pairwise_classifier(train, train_set.labels, linear_epochs, kLinearRate, o.seed);
+      fitted(c.params.size(), pixels * (kClasses * (kClasses - 1) / 2));
       r.predictions = predict_pairwise(c, test);
     } else if (name == "knn") {
-      r.parameters = std::size_t(train.count) * pixels;  // the stored training set
-      r.multiply_adds = std::size_t(train.count) * pixels;
-      t1 = std::chrono::steady_clock::now();
+      fitted(std::size_t(train.count) * pixels,
+             std::size_t(train.count) * pixels);  // the stored training set
       r.predictions = knn_predict(train, train_set.labels, test, 3);
     } else if (name == "pca-quadratic") {
       constexpr int kComponents = 40;
       const Pca pca = fit_pca(train, kComponents);
       const Features q_train = quadratic_features(pca_project(pca, train));
-      const LinearClassifier c =
-          train_softmax_classifier(q_train, train_set.labels, linear_epochs, 0.01f, o.seed);
-      r.parameters = pca.basis.size() + pca.mean.size() + c.params.size();
-      r.multiply_adds = pixels * kComponents + std::size_t(q_train.dim) * 11;
-      t1 = std::chrono::steady_clock::now();
+      const LinearClassifier c = softmax_on(q_train);
+      // the projection, then the quadratic terms' dot products with the 10 classes' weights and the bias
+      fitted(pca.basis.size() + pca.mean.size() + c.params.size(),
+             pixels * kComponents + std::size_t(q_train.dim) * (kClasses + 1));
       r.predictions = predict_softmax(c, quadratic_features(pca_project(pca, test)));
     } else {  // rbf
       const RbfLayer rbf = fit_rbf(train, train_set.labels, 100, 10, o.seed);
-      const LinearClassifier c =
-          train_softmax_classifier(rbf_features(rbf, train), train_set.labels, linear_epochs, 0.01f, o.seed);
-      r.parameters = rbf.centres.values.size() + c.params.size();
-      r.multiply_adds = std::size_t(rbf.centres.count) * pixels + std::size_t(rbf.centres.count) * 10;
-      t1 = std::chrono::steady_clock::now();
+      const LinearClassifier c = softmax_on(rbf_features(rbf, train));
+      fitted(rbf.centres.values.size() + c.params.size(),
+             std::size_t(rbf.centres.count) * pixels + std::size_t(rbf.centres.count) * kClasses);
       r.predictions = predict_softmax(c, rbf_features(rbf, test));
     }
   }

@@ -6,6 +6,7 @@
 #include <cassert>
 #include <cmath>
 
+#include "enum_names.h"
 #include "lenet/activation.h"
 #include "lenet/linear.h"
 #include "lenet/loss.h"
@@ -15,21 +16,18 @@
 
 namespace lenet {
 
-std::string_view arch_name(Arch arch) { return arch == Arch::Lenet5 ? "lenet5" : "lenet5-1998"; }
+namespace {
+constexpr NameOf<Arch> kArchNames[] = {{Arch::Lenet5, "lenet5"}, {Arch::Lenet5_1998, "lenet5-1998"}};
+constexpr NameOf<InitRule> kInitRuleNames[] = {{InitRule::Paper, "paper"}, {InitRule::Sqrt, "sqrt"}};
+}  // namespace
 
-std::optional<Arch> parse_arch(std::string_view name) {
-  if (name == "lenet5") return Arch::Lenet5;
-  if (name == "lenet5-1998") return Arch::Lenet5_1998;
-  return std::nullopt;
-}
+std::string_view arch_name(Arch arch) { return name_in(kArchNames, arch); }
 
-std::string_view init_rule_name(InitRule rule) { return rule == InitRule::Paper ? "paper" : "sqrt"; }
+std::optional<Arch> parse_arch(std::string_view name) { return parse_in(kArchNames, name); }
 
-std::optional<InitRule> parse_init_rule(std::string_view name) {
-  if (name == "paper") return InitRule::Paper;
-  if (name == "sqrt") return InitRule::Sqrt;
-  return std::nullopt;
-}
+std::string_view init_rule_name(InitRule rule) { return name_in(kInitRuleNames, rule); }
+
+std::optional<InitRule> parse_init_rule(std::string_view name) { return parse_in(kInitRuleNames, name); }
 
 Lenet5::Lenet5(Arch arch) : arch_(arch) {
   const bool paper = arch == Arch::Lenet5_1998;
@@ -251,6 +249,70 @@ void squash_backward(Arch arch, AlignedFloats& d, const AlignedFloats& out, std:
     relu_backward(d.data(), d.data(), out.data(), count);
 }
 
+void squash_backward_hessian(Arch arch, AlignedFloats& d2, const AlignedFloats& out, std::size_t count) {
+  if (arch == Arch::Lenet5_1998)
+    scaled_tanh_backward_hessian(d2.data(), d2.data(), out.data(), count);
+  else
+    relu_backward_hessian(d2.data(), d2.data(), out.data(), count);
+}
+
+// S2 or S4 as the backward passes see it: the maps it reads (C1's or C3's) and makes, their gradients, the
+// max-pool winners (modern), and its coefficients' and biases' place in the arenas (1998).
+struct PoolLayer {
+  const PoolShape& shape;
+  AlignedFloats &in, &out, &d_in, &d_out;
+  std::vector<std::int32_t>& winners;
+  std::size_t coef, bias;
+};
+
+PoolLayer s2_layer(const Lenet5& m, Activations& a) {
+  return {m.s2, a.c1, a.s2, a.d_c1, a.d_s2, a.s2_arg, m.at.s2_w, m.at.s2_b};
+}
+PoolLayer s4_layer(const Lenet5& m, Activations& a) {
+  return {m.s4, a.c3, a.s4, a.d_c3, a.d_s4, a.s4_arg, m.at.s4_w, m.at.s4_b};
+}
+
+// 1998: trainable subsampling, then the squashing. Modern: max pooling, noting each block's winner.
+void pool_forward(const Lenet5& m, const PoolLayer& l, int n) {
+  const float* p = m.params.data();
+  if (m.arch() == Arch::Lenet5_1998) {
+    subsample_forward(l.out.data(), l.in.data(), p + l.coef, p + l.bias, l.shape, n);
+    squash_forward(m.arch(), l.out, std::size_t(n) * l.shape.out_size());
+  } else {
+    maxpool_forward(l.out.data(), l.winners.data(), l.in.data(), l.shape, n);
+  }
+}
+
+// Back through a pooling layer and the squashing of the convolution before it; ADDS to g (1998). Modern:
+// the ReLU's derivative is applied to the pooled gradient, before max pooling routes it back: only each
+// block's winner gets a gradient, the winner's value is the pooled value, so masking by the pooled map > 0
+// gives exactly the same gradient as masking by the convolution's map > 0, over a quarter of the values.
+void pool_backward(const Lenet5& m, const PoolLayer& l, float* g, int n) {
+  const std::size_t out_count = std::size_t(n) * l.shape.out_size(),
+                    in_count = std::size_t(n) * l.shape.in_size();
+  if (m.arch() == Arch::Lenet5_1998) {
+    squash_backward(m.arch(), l.d_out, l.out, out_count);
+    subsample_backward(l.d_in.data(), g + l.coef, g + l.bias, l.d_out.data(), l.in.data(),
+                       m.params.data() + l.coef, l.shape, n);
+    squash_backward(m.arch(), l.d_in, l.in, in_count);
+  } else {
+    relu_backward(l.d_out.data(), l.d_out.data(), l.out.data(), out_count);
+    maxpool_backward(l.d_in.data(), l.d_out.data(), l.winners.data(), l.shape, n);
+  }
+}
+
+// The same for second derivatives (ADDS to h), up to the pooling layer's input: the squashing before it is
+// the next layer's business (C3's or C1's).
+void pool_backward_hessian(const Lenet5& m, const PoolLayer& l, float* h, int n) {
+  if (m.arch() == Arch::Lenet5_1998) {
+    squash_backward_hessian(m.arch(), l.d_out, l.out, std::size_t(n) * l.shape.out_size());
+    subsample_backward_hessian(l.d_in.data(), h + l.coef, h + l.bias, l.d_out.data(), l.in.data(),
+                               m.params.data() + l.coef, l.shape, n);
+  } else {
+    maxpool_backward_hessian(l.d_in.data(), l.d_out.data(), l.winners.data(), l.shape, n);
+  }
+}
+
 }  // namespace
 
 void lenet5_forward(const Lenet5& m, Activations& a, int n) {
@@ -265,22 +327,12 @@ void lenet5_forward(const Lenet5& m, Activations& a, int n) {
   conv2d_forward(a.c1.data(), a.input.data(), p + m.at.c1_w, p + m.at.c1_b, m.c1, n, scratch, !paper);
   if (paper) squash_forward(arch, a.c1, N * m.c1.out_size());
   // S2: 6@28x28 -> 6@14x14
-  if (paper) {
-    subsample_forward(a.s2.data(), a.c1.data(), p + m.at.s2_w, p + m.at.s2_b, m.s2, n);
-    squash_forward(arch, a.s2, N * m.s2.out_size());
-  } else {
-    maxpool_forward(a.s2.data(), a.s2_arg.data(), a.c1.data(), m.s2, n);
-  }
+  pool_forward(m, s2_layer(m, a), n);
   // C3: 6@14x14 -> 16@10x10, Table I connections (1998) or all six maps (modern, ReLU fused)
   conv2d_forward(a.c3.data(), a.s2.data(), p + m.at.c3_w, p + m.at.c3_b, m.c3, n, scratch, !paper);
   if (paper) squash_forward(arch, a.c3, N * m.c3.out_size());
   // S4: 16@10x10 -> 16@5x5
-  if (paper) {
-    subsample_forward(a.s4.data(), a.c3.data(), p + m.at.s4_w, p + m.at.s4_b, m.s4, n);
-    squash_forward(arch, a.s4, N * m.s4.out_size());
-  } else {
-    maxpool_forward(a.s4.data(), a.s4_arg.data(), a.c3.data(), m.s4, n);
-  }
+  pool_forward(m, s4_layer(m, a), n);
   // C5: 16@5x5 -> 120@1x1, 5x5 convolution over every S4 map
   conv2d_forward(a.c5.data(), a.s4.data(), p + m.at.c5_w, p + m.at.c5_b, m.c5, n, scratch);
   squash_forward(arch, a.c5, N * m.c5.out_size());
@@ -303,11 +355,10 @@ double lenet5_loss([[maybe_unused]] const Lenet5& m, Activations& a, const std::
 
 void lenet5_backward(const Lenet5& m, Activations& a, float* g, int n) {
   assert(n <= a.capacity);
-  const Scratch scratch = a.workspace.scratch();
-  const Arch arch = m.arch();
-  const bool paper = arch == Arch::Lenet5_1998;
+  const bool paper = m.arch() == Arch::Lenet5_1998;
   const float* p = m.params.data();
   const std::size_t N = std::size_t(n);
+  const Scratch scratch = a.workspace.scratch();
 
   // OUTPUT
   if (paper)
@@ -316,39 +367,20 @@ void lenet5_backward(const Lenet5& m, Activations& a, float* g, int n) {
     linear_backward(a.d_f6.data(), g + m.at.out_w, g + m.at.out_b, a.d_scores.data(), a.f6.data(),
                     p + m.at.out_w, Lenet5::kF6, kClasses, n);
   // F6
-  squash_backward(arch, a.d_f6, a.f6, N * Lenet5::kF6);
+  squash_backward(m.arch(), a.d_f6, a.f6, N * Lenet5::kF6);
   linear_backward(a.d_c5.data(), g + m.at.f6_w, g + m.at.f6_b, a.d_f6.data(), a.c5.data(), p + m.at.f6_w,
                   int(m.c5.out_size()), Lenet5::kF6, n);
   // C5
-  squash_backward(arch, a.d_c5, a.c5, N * m.c5.out_size());
+  squash_backward(m.arch(), a.d_c5, a.c5, N * m.c5.out_size());
   conv2d_backward(a.d_s4.data(), g + m.at.c5_w, g + m.at.c5_b, a.d_c5.data(), a.s4.data(), p + m.at.c5_w,
                   m.c5, n, scratch);
-  // S4, and C3's squashing. Modern: the ReLU's derivative is applied to the pooled gradient, before max
-  // pooling routes it back: only each block's winner gets a gradient, the winner's value is the pooled
-  // value, so masking by s4 > 0 gives exactly the same d_c3 as masking by c3 > 0, over a quarter of the
-  // values.
-  if (paper) {
-    squash_backward(arch, a.d_s4, a.s4, N * m.s4.out_size());
-    subsample_backward(a.d_c3.data(), g + m.at.s4_w, g + m.at.s4_b, a.d_s4.data(), a.c3.data(), p + m.at.s4_w,
-                       m.s4, n);
-    squash_backward(arch, a.d_c3, a.c3, N * m.c3.out_size());
-  } else {
-    relu_backward(a.d_s4.data(), a.d_s4.data(), a.s4.data(), N * m.s4.out_size());
-    maxpool_backward(a.d_c3.data(), a.d_s4.data(), a.s4_arg.data(), m.s4, n);
-  }
+  // S4, and C3's squashing (modern: C3's ReLU masks the pooled gradient, see pool_backward)
+  pool_backward(m, s4_layer(m, a), g, n);
   // C3
   conv2d_backward(a.d_s2.data(), g + m.at.c3_w, g + m.at.c3_b, a.d_c3.data(), a.s2.data(), p + m.at.c3_w,
                   m.c3, n, scratch);
   // S2, and C1's squashing (modern: masked before pooling, as for S4)
-  if (paper) {
-    squash_backward(arch, a.d_s2, a.s2, N * m.s2.out_size());
-    subsample_backward(a.d_c1.data(), g + m.at.s2_w, g + m.at.s2_b, a.d_s2.data(), a.c1.data(), p + m.at.s2_w,
-                       m.s2, n);
-    squash_backward(arch, a.d_c1, a.c1, N * m.c1.out_size());
-  } else {
-    relu_backward(a.d_s2.data(), a.d_s2.data(), a.s2.data(), N * m.s2.out_size());
-    maxpool_backward(a.d_c1.data(), a.d_s2.data(), a.s2_arg.data(), m.s2, n);
-  }
+  pool_backward(m, s2_layer(m, a), g, n);
   // C1 (the input needs no gradient)
   conv2d_backward(nullptr, g + m.at.c1_w, g + m.at.c1_b, a.d_c1.data(), a.input.data(), p + m.at.c1_w, m.c1,
                   n, scratch);
@@ -375,10 +407,7 @@ void lenet5_backward_hessian(const Lenet5& m, Activations& a, const std::uint8_t
                             Lenet5::kF6, kClasses, n, scratch);
   }
   auto squash = [&](AlignedFloats& d2, const AlignedFloats& out, std::size_t count) {
-    if (paper)
-      scaled_tanh_backward_hessian(d2.data(), d2.data(), out.data(), count);
-    else
-      relu_backward_hessian(d2.data(), d2.data(), out.data(), count);
+    squash_backward_hessian(m.arch(), d2, out, count);
   };
   // F6
   squash(a.d_f6, a.f6, N * Lenet5::kF6);
@@ -389,25 +418,13 @@ void lenet5_backward_hessian(const Lenet5& m, Activations& a, const std::uint8_t
   conv2d_backward_hessian(a.d_s4.data(), h + m.at.c5_w, h + m.at.c5_b, a.d_c5.data(), a.s4.data(),
                           p + m.at.c5_w, m.c5, n, scratch);
   // S4
-  if (paper) {
-    squash(a.d_s4, a.s4, N * m.s4.out_size());
-    subsample_backward_hessian(a.d_c3.data(), h + m.at.s4_w, h + m.at.s4_b, a.d_s4.data(), a.c3.data(),
-                               p + m.at.s4_w, m.s4, n);
-  } else {
-    maxpool_backward_hessian(a.d_c3.data(), a.d_s4.data(), a.s4_arg.data(), m.s4, n);
-  }
+  pool_backward_hessian(m, s4_layer(m, a), h, n);
   // C3
   squash(a.d_c3, a.c3, N * m.c3.out_size());
   conv2d_backward_hessian(a.d_s2.data(), h + m.at.c3_w, h + m.at.c3_b, a.d_c3.data(), a.s2.data(),
                           p + m.at.c3_w, m.c3, n, scratch);
   // S2
-  if (paper) {
-    squash(a.d_s2, a.s2, N * m.s2.out_size());
-    subsample_backward_hessian(a.d_c1.data(), h + m.at.s2_w, h + m.at.s2_b, a.d_s2.data(), a.c1.data(),
-                               p + m.at.s2_w, m.s2, n);
-  } else {
-    maxpool_backward_hessian(a.d_c1.data(), a.d_s2.data(), a.s2_arg.data(), m.s2, n);
-  }
+  pool_backward_hessian(m, s2_layer(m, a), h, n);
   // C1
   squash(a.d_c1, a.c1, N * m.c1.out_size());
   conv2d_backward_hessian(nullptr, h + m.at.c1_w, h + m.at.c1_b, a.d_c1.data(), a.input.data(), p + m.at.c1_w,

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstddef>
 
+#include "enum_names.h"
+
 namespace lenet {
 
 double softmax_cross_entropy(float* d_logits, const float* logits, const std::uint8_t* labels, int classes,
@@ -78,24 +80,14 @@ void softmax(float* out, const float* in, int classes, int n, bool negate) {
   }
 }
 
-std::string_view loss_name(LossKind loss) {
-  switch (loss) {
-    case LossKind::CrossEntropy:
-      return "xent";
-    case LossKind::Mle:
-      return "mle";
-    case LossKind::Map:
-      return "map";
-  }
-  return "?";
-}
+namespace {
+constexpr NameOf<LossKind> kLossNames[] = {
+    {LossKind::CrossEntropy, "xent"}, {LossKind::Mle, "mle"}, {LossKind::Map, "map"}};
+}  // namespace
 
-std::optional<LossKind> parse_loss(std::string_view name) {
-  if (name == "xent") return LossKind::CrossEntropy;
-  if (name == "mle") return LossKind::Mle;
-  if (name == "map") return LossKind::Map;
-  return std::nullopt;
-}
+std::string_view loss_name(LossKind loss) { return name_in(kLossNames, loss); }
+
+std::optional<LossKind> parse_loss(std::string_view name) { return parse_in(kLossNames, name); }
 
 double batch_loss(LossKind loss, float* d_scores, const float* scores, const std::uint8_t* labels,
                   int classes, int n, float map_j, float grad_scale) {

@@ -5,30 +5,22 @@
 #include <cassert>
 #include <cmath>
 
+#include "enum_names.h"
 #include "lenet/simd.h"
 
 namespace lenet {
 
-std::string_view optimizer_name(OptimizerKind kind) {
-  switch (kind) {
-    case OptimizerKind::Sgd:
-      return "sgd";
-    case OptimizerKind::Momentum:
-      return "momentum";
-    case OptimizerKind::Adam:
-      return "adam";
-    case OptimizerKind::Sdlm:
-      return "sdlm";
-  }
-  return "?";
-}
+namespace {
+constexpr NameOf<OptimizerKind> kOptimizerNames[] = {{OptimizerKind::Sgd, "sgd"},
+                                                     {OptimizerKind::Momentum, "momentum"},
+                                                     {OptimizerKind::Adam, "adam"},
+                                                     {OptimizerKind::Sdlm, "sdlm"}};
+}  // namespace
+
+std::string_view optimizer_name(OptimizerKind kind) { return name_in(kOptimizerNames, kind); }
 
 std::optional<OptimizerKind> parse_optimizer(std::string_view name) {
-  if (name == "sgd") return OptimizerKind::Sgd;
-  if (name == "momentum") return OptimizerKind::Momentum;
-  if (name == "adam") return OptimizerKind::Adam;
-  if (name == "sdlm") return OptimizerKind::Sdlm;
-  return std::nullopt;
+  return parse_in(kOptimizerNames, name);
 }
 
 Optimizer::Optimizer(const OptimizerConfig& c, std::size_t parameters) : config(c) {

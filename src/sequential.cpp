@@ -238,6 +238,14 @@ void sequential_backward(Sequential& net, SeqActivations& a, int n) {
   }
 }
 
+SeqTrainConfig sequential_train_config(int epochs, std::uint64_t seed) {
+  SeqTrainConfig cfg;
+  cfg.epochs = epochs > 0 ? epochs : 20;
+  cfg.lr_step = std::max(1, cfg.epochs / 4);
+  cfg.seed = seed;
+  return cfg;
+}
+
 std::vector<double> sequential_train(Sequential& net, const Dataset& train_set, const SeqTrainConfig& cfg) {
   SeqActivations a(net, cfg.batch);
   OptimizerConfig oc;

@@ -43,10 +43,7 @@ void run_invariance(const BaselinesOptions& o, const Dataset& train_set, const D
   Sequential fc = make_sequential(o.invariance_net);
   Rng rng(o.seed);
   fc.init(rng);
-  SeqTrainConfig cfg;
-  cfg.epochs = o.epochs > 0 ? o.epochs : 20;
-  cfg.lr_step = std::max(1, cfg.epochs / 4);
-  cfg.seed = o.seed;
+  const SeqTrainConfig cfg = sequential_train_config(o.epochs, o.seed);
   std::fprintf(stderr, "training %s (%d epochs) for the invariance study...\n", o.invariance_net.c_str(),
                cfg.epochs);
   sequential_train(fc, train_set, cfg);

@@ -85,6 +85,8 @@ struct SeqTrainConfig {
   int lr_step = 5;
   std::uint64_t seed = 1;
 };
+// The baselines' schedule: `epochs` (≤ 0: 20) with the learning rate halved every quarter of them.
+SeqTrainConfig sequential_train_config(int epochs, std::uint64_t seed);
 // Momentum SGD on softmax cross-entropy. Returns the training error after each epoch (on the fly).
 std::vector<double> sequential_train(Sequential& net, const Dataset& train_set, const SeqTrainConfig& cfg);
 // Predicted class of every image of data.

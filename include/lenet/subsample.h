@@ -11,6 +11,7 @@ struct PoolShape {
   int out_h() const { return in_h / kWindow; }
   int out_w() const { return in_w / kWindow; }
   int fan_in() const { return kWindow * kWindow; }                             // inputs each output sums
+  std::size_t in_size() const { return std::size_t(c) * in_h * in_w; }         // floats per sample
   std::size_t out_size() const { return std::size_t(c) * out_h() * out_w(); }  // floats per sample
 };
 
