@@ -135,60 +135,65 @@ BENCHMARK(BM_linear_backward)->Apply(linear_args);
 
 // S2: 6@28x28 -> 6@14x14; S4: 16@10x10 -> 16@5x5 (max pooling, or the paper's trainable subsampling).
 PoolShape pool_shape(int layer) { return layer == 2 ? PoolShape{6, 28, 28} : PoolShape{16, 10, 10}; }
-std::size_t pool_in(const PoolShape& s) { return std::size_t(s.c) * s.in_h * s.in_w; }
-std::size_t pool_out(const PoolShape& s) { return std::size_t(s.c) * s.out_h() * s.out_w(); }
+
+// The buffers of a pooling layer (range(0): 2 or 4) for a batch (range(1)), with random inputs, output
+// gradients, coefficients and biases, and the max-pool winners of the inputs.
+struct PoolBuffers {
+  explicit PoolBuffers(const benchmark::State& state)
+      : s(pool_shape(int(state.range(0)))),
+        n(int(state.range(1))),
+        in(random_buffer(s.in_size() * n, 1)),
+        d_out(random_buffer(s.out_size() * n, 4)),
+        coef(random_buffer(std::size_t(s.c), 2)),
+        bias(random_buffer(std::size_t(s.c), 3)),
+        out(s.out_size() * n),
+        d_in(s.in_size() * n),
+        d_coef(std::size_t(s.c)),
+        d_bias(std::size_t(s.c)),
+        winners(out.size()) {
+    maxpool_forward(out.data(), winners.data(), in.data(), s, n);
+  }
+  PoolShape s;
+  int n;
+  AlignedFloats in, d_out, coef, bias, out, d_in, d_coef, d_bias;
+  std::vector<std::int32_t> winners;
+};
+
+// Times `pass(buffers)`, which returns the buffer it wrote; macs_per_input: multiply-adds per input value.
+template <class Pass>
+void time_pool(benchmark::State& state, double macs_per_input, const Pass& pass) {
+  PoolBuffers b(state);
+  for (auto _ : state) benchmark::DoNotOptimize(pass(b));
+  set_counters(state, b.n, macs_per_input * double(b.s.in_size()));
+}
 
 void BM_maxpool_forward(benchmark::State& state) {
-  const PoolShape s = pool_shape(int(state.range(0)));
-  const int n = int(state.range(1));
-  const auto in = random_buffer(pool_in(s) * n, 1);
-  AlignedFloats out(pool_out(s) * n);
-  std::vector<std::int32_t> arg(out.size());
-  for (auto _ : state) {
-    maxpool_forward(out.data(), arg.data(), in.data(), s, n);
-    benchmark::DoNotOptimize(out.data());
-  }
-  set_counters(state, n, 0);
+  time_pool(state, 0, [](PoolBuffers& b) {
+    maxpool_forward(b.out.data(), b.winners.data(), b.in.data(), b.s, b.n);
+    return b.out.data();
+  });
 }
 
 void BM_maxpool_backward(benchmark::State& state) {
-  const PoolShape s = pool_shape(int(state.range(0)));
-  const int n = int(state.range(1));
-  const auto in = random_buffer(pool_in(s) * n, 1), d_out = random_buffer(pool_out(s) * n, 4);
-  AlignedFloats out(pool_out(s) * n), d_in(pool_in(s) * n);
-  std::vector<std::int32_t> arg(out.size());
-  maxpool_forward(out.data(), arg.data(), in.data(), s, n);
-  for (auto _ : state) {
-    maxpool_backward(d_in.data(), d_out.data(), arg.data(), s, n);
-    benchmark::DoNotOptimize(d_in.data());
-  }
-  set_counters(state, n, 0);
+  time_pool(state, 0, [](PoolBuffers& b) {
+    maxpool_backward(b.d_in.data(), b.d_out.data(), b.winners.data(), b.s, b.n);
+    return b.d_in.data();
+  });
 }
 
 void BM_subsample_forward(benchmark::State& state) {
-  const PoolShape s = pool_shape(int(state.range(0)));
-  const int n = int(state.range(1));
-  const auto in = random_buffer(pool_in(s) * n, 1), coef = random_buffer(std::size_t(s.c), 2),
-             bias = random_buffer(std::size_t(s.c), 3);
-  AlignedFloats out(pool_out(s) * n);
-  for (auto _ : state) {
-    subsample_forward(out.data(), in.data(), coef.data(), bias.data(), s, n);
-    benchmark::DoNotOptimize(out.data());
-  }
-  set_counters(state, n, double(pool_in(s)));
+  time_pool(state, 1, [](PoolBuffers& b) {
+    subsample_forward(b.out.data(), b.in.data(), b.coef.data(), b.bias.data(), b.s, b.n);
+    return b.out.data();
+  });
 }
 
 void BM_subsample_backward(benchmark::State& state) {
-  const PoolShape s = pool_shape(int(state.range(0)));
-  const int n = int(state.range(1));
-  const auto in = random_buffer(pool_in(s) * n, 1), coef = random_buffer(std::size_t(s.c), 2),
-             d_out = random_buffer(pool_out(s) * n, 4);
-  AlignedFloats d_in(pool_in(s) * n), dc(std::size_t(s.c)), db(std::size_t(s.c));
-  for (auto _ : state) {
-    subsample_backward(d_in.data(), dc.data(), db.data(), d_out.data(), in.data(), coef.data(), s, n);
-    benchmark::DoNotOptimize(d_in.data());
-  }
-  set_counters(state, n, double(pool_in(s)));
+  time_pool(state, 1, [](PoolBuffers& b) {
+    subsample_backward(b.d_in.data(), b.d_coef.data(), b.d_bias.data(), b.d_out.data(), b.in.data(),
+                       b.coef.data(), b.s, b.n);
+    return b.d_in.data();
+  });
 }
 
 void pool_args(benchmark::internal::Benchmark* b) {

@@ -182,31 +182,34 @@ double fma_probe(long iterations, float* sink) {
 
 namespace naive {
 
-void gemm_nn(float* c, const float* a, const float* b, int m, int n, int k) {
+namespace {
+
+// C (m, n) += A·B, the sums in double; a(i, p) and b(p, j) read the operands as they are stored.
+template <class A, class B>
+void product(float* c, int m, int n, int k, const A& a, const B& b) {
   for (int i = 0; i < m; ++i)
     for (int j = 0; j < n; ++j) {
       double s = 0;
-      for (int p = 0; p < k; ++p) s += double(a[i * k + p]) * b[p * n + j];
+      for (int p = 0; p < k; ++p) s += double(a(i, p)) * b(p, j);
       c[i * n + j] += float(s);
     }
+}
+
+}  // namespace
+
+void gemm_nn(float* c, const float* a, const float* b, int m, int n, int k) {
+  product(
+      c, m, n, k, [&](int i, int p) { return a[i * k + p]; }, [&](int p, int j) { return b[p * n + j]; });
 }
 
 void gemm_nt(float* c, const float* a, const float* b, int m, int n, int k) {
-  for (int i = 0; i < m; ++i)
-    for (int j = 0; j < n; ++j) {
-      double s = 0;
-      for (int p = 0; p < k; ++p) s += double(a[i * k + p]) * b[j * k + p];
-      c[i * n + j] += float(s);
-    }
+  product(
+      c, m, n, k, [&](int i, int p) { return a[i * k + p]; }, [&](int p, int j) { return b[j * k + p]; });
 }
 
 void gemm_tn(float* c, const float* a, const float* b, int m, int n, int k) {
-  for (int i = 0; i < m; ++i)
-    for (int j = 0; j < n; ++j) {
-      double s = 0;
-      for (int p = 0; p < k; ++p) s += double(a[p * m + i]) * b[p * n + j];
-      c[i * n + j] += float(s);
-    }
+  product(
+      c, m, n, k, [&](int i, int p) { return a[p * m + i]; }, [&](int p, int j) { return b[p * n + j]; });
 }
 
 }  // namespace naive

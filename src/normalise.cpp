@@ -31,26 +31,29 @@ double stroke_width(const float* ink, int w, int h) {
   return edges ? 2.0 * double(area) / double(edges) : 0.0;
 }
 
+// One pass of a grey-level dilation along rows (step 1) or columns (step w): each pixel of dst gets the
+// largest of src within r pixels of it along that line, the line ending at the image's border.
+void max_along(float* dst, const float* src, int w, int h, int r, bool rows) {
+  const int step = rows ? 1 : w, length = rows ? w : h;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const int at = rows ? x : y;
+      const float* line = src + (y * w + x) - at * step;  // the first pixel of this pixel's line
+      float m = 0;
+      for (int k = std::max(0, at - r); k <= std::min(length - 1, at + r); ++k)
+        m = std::max(m, line[k * step]);
+      dst[y * w + x] = m;
+    }
+}
+
 // Grey-level dilation by a (2r+1)² square, separably; the image grows by r on every side.
 std::vector<float> dilate(const float* ink, int w, int h, int r, int& out_w, int& out_h) {
   out_w = w + 2 * r;
   out_h = h + 2 * r;
   std::vector<float> padded(std::size_t(out_w) * out_h, 0.0f), tmp(padded.size(), 0.0f);
   for (int y = 0; y < h; ++y) std::copy(ink + y * w, ink + (y + 1) * w, padded.begin() + (y + r) * out_w + r);
-  for (int y = 0; y < out_h; ++y)
-    for (int x = 0; x < out_w; ++x) {
-      float m = 0;
-      for (int k = std::max(0, x - r); k <= std::min(out_w - 1, x + r); ++k)
-        m = std::max(m, padded[y * out_w + k]);
-      tmp[y * out_w + x] = m;
-    }
-  for (int y = 0; y < out_h; ++y)
-    for (int x = 0; x < out_w; ++x) {
-      float m = 0;
-      for (int k = std::max(0, y - r); k <= std::min(out_h - 1, y + r); ++k)
-        m = std::max(m, tmp[k * out_w + x]);
-      padded[y * out_w + x] = m;
-    }
+  max_along(tmp.data(), padded.data(), out_w, out_h, r, true);
+  max_along(padded.data(), tmp.data(), out_w, out_h, r, false);
   return padded;
 }
 

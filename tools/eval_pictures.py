@@ -668,95 +668,91 @@ def pct(k, n):
     return f"{100.0 * k / n:5.1f}%" if n else "    -"
 
 
+def tally(p, cats, names, columns, count):
+    """The rows of one table of the report: for each category of `names` that has items, the items'
+    counts summed by column (`count(item)` gives an item's {column: 0 or 1}), printed as percentages of the
+    category's items in columns of the given widths. Returns ({category: counts}, counts over them all)."""
+    per_category, total = {}, dict.fromkeys(["n", *columns], 0)
+    for cat in names:
+        items = cats.get(cat, [])
+        if not items:
+            continue
+        counts = dict.fromkeys(["n", *columns], 0)
+        counts["n"] = len(items)
+        for m in items:
+            for column, k in count(m).items():
+                counts[column] += k
+        for key in total:
+            total[key] += counts[key]
+        per_category[cat] = counts
+        p(f"{cat:<18} {counts['n']:>5} " + " ".join(f"{pct(counts[c], counts['n']):>{w}}" for c, w in columns.items()))
+    return per_category, total
+
+
+def overall(p, total, columns):
+    p(f"{'overall':<18} {total['n']:>5} " + " ".join(f"{pct(total[c], total['n']):>{w}}" for c, w in columns.items()))
+
+
 def report(manifest, pred, read, out_json=None):
     lines = []
     p = lines.append
     cats = {}
     for m in manifest:
         cats.setdefault(m["category"], []).append(m)
+    summary = {}
 
     p("Single digits (lenet predict): right = the digit named; no ink = refused as holding no ink;")
     p("not-digit = answered 'not a digit'; other err = any other error")
     p(f"{'category':<18} {'n':>5} {'right':>7} {'no ink':>7} {'not-digit':>9} {'other err':>9}")
     confs = []  # (confidence, right) for every real digit that got a digit answer
-    tot = {"n": 0, "right": 0}
-    summary = {"single": {}, "numbers": {}, "junk": {}}
-    for cat in SINGLE:
-        items = cats.get(cat, [])
-        if not items:
-            continue
-        right = noink = notd = other = 0
-        for m in items:
-            a = pred[m["file"]]
-            if no_ink(a):
-                noink += 1
-            elif "error" in a:
-                other += 1
-            elif is_not_digit(a):
-                notd += 1
-            else:
-                ok = a["digit"] == m["truth"]
-                right += ok
-                confs.append((a.get("confidence", 0.0), ok))
-        n = len(items)
-        tot["n"] += n
-        tot["right"] += right
-        summary["single"][cat] = {"n": n, "right": right, "no_ink": noink, "not_digit": notd, "other_error": other}
-        p(f"{cat:<18} {n:>5} {pct(right, n):>7} {pct(noink, n):>7} {pct(notd, n):>9} {pct(other, n):>9}")
-    p(f"{'overall':<18} {tot['n']:>5} {pct(tot['right'], tot['n']):>7}")
-    summary["single_overall"] = tot
+
+    def single(m):
+        a = pred[m["file"]]
+        if no_ink(a):
+            return {"no_ink": 1}
+        if "error" in a:
+            return {"other_error": 1}
+        if is_not_digit(a):
+            return {"not_digit": 1}
+        ok = a["digit"] == m["truth"]
+        confs.append((a.get("confidence", 0.0), ok))
+        return {"right": int(ok)}
+
+    summary["single"], summary["single_overall"] = tally(
+        p, cats, SINGLE, {"right": 7, "no_ink": 7, "not_digit": 9, "other_error": 9}, single)
+    overall(p, summary["single_overall"], {"right": 7})
 
     p("")
     p("Numbers (lenet read): exact = text equal to what is written, separators included;")
     p("digits exact = the same with every non-digit removed from both")
     p(f"{'category':<18} {'n':>5} {'exact':>7} {'digits exact':>13} {'error':>7}")
-    ntot = {"n": 0, "exact": 0, "digits": 0}
-    for cat in NUMBERS:
-        items = cats.get(cat, [])
-        if not items:
-            continue
-        exact = dexact = err = 0
-        for m in items:
-            t = number_text(read[m["file"]])
-            if t is None:
-                err += 1
-                continue
-            exact += t == m["truth"]
-            dexact += digits_only(t) == digits_only(m["truth"]) and "?" not in t
-        n = len(items)
-        ntot["n"] += n
-        ntot["exact"] += exact
-        ntot["digits"] += dexact
-        summary["numbers"][cat] = {"n": n, "exact": exact, "digits_exact": dexact, "error": err}
-        p(f"{cat:<18} {n:>5} {pct(exact, n):>7} {pct(dexact, n):>13} {pct(err, n):>7}")
-    p(f"{'overall':<18} {ntot['n']:>5} {pct(ntot['exact'], ntot['n']):>7} {pct(ntot['digits'], ntot['n']):>13}")
-    summary["numbers_overall"] = ntot
+
+    def number(m):
+        t = number_text(read[m["file"]])
+        if t is None:
+            return {"error": 1}
+        return {"exact": int(t == m["truth"]),
+                "digits_exact": int(digits_only(t) == digits_only(m["truth"]) and "?" not in t)}
+
+    summary["numbers"], summary["numbers_overall"] = tally(
+        p, cats, NUMBERS, {"exact": 7, "digits_exact": 13, "error": 7}, number)
+    overall(p, summary["numbers_overall"], {"exact": 7, "digits_exact": 13})
 
     p("")
     p("Not digits (lenet predict): rejected = answered 'not a digit' (or refused as holding no ink)")
     p(f"{'category':<18} {'n':>5} {'rejected':>9} {'no ink':>7} {'as a digit':>10}")
-    jtot = {"n": 0, "rejected": 0}
-    for cat in JUNK:
-        items = cats.get(cat, [])
-        if not items:
-            continue
-        rej = noink = dig = 0
-        for m in items:
-            a = pred[m["file"]]
-            if is_not_digit(a):
-                rej += 1
-            elif no_ink(a):
-                rej += 1
-                noink += 1
-            elif "error" not in a:
-                dig += 1
-        n = len(items)
-        jtot["n"] += n
-        jtot["rejected"] += rej
-        summary["junk"][cat] = {"n": n, "rejected": rej, "no_ink": noink, "as_digit": dig}
-        p(f"{cat:<18} {n:>5} {pct(rej, n):>9} {pct(noink, n):>7} {pct(dig, n):>10}")
-    p(f"{'overall':<18} {jtot['n']:>5} {pct(jtot['rejected'], jtot['n']):>9}")
-    summary["junk_overall"] = jtot
+
+    def not_digit(m):
+        a = pred[m["file"]]
+        if is_not_digit(a):
+            return {"rejected": 1}
+        if no_ink(a):
+            return {"rejected": 1, "no_ink": 1}
+        return {"as_digit": int("error" not in a)}
+
+    summary["junk"], summary["junk_overall"] = tally(
+        p, cats, JUNK, {"rejected": 9, "no_ink": 7, "as_digit": 10}, not_digit)
+    overall(p, summary["junk_overall"], {"rejected": 9})
 
     # Risk-coverage over the single digits that got a digit answer: keep the most confident share.
     if confs:
