@@ -254,27 +254,40 @@ int remove_horizontal_rules(std::vector<float>& ink, int w, int h, float thresho
   if (w < 40 || h < 40) return 0;
   const int min_run = int(kRuleLength * w);
   const int max_thick = std::max(2, int(std::lround(kRuleThickness * h)));
-  std::vector<char> on(ink.size()), line(ink.size(), 0);
+  std::vector<char> on(ink.size()), line(ink.size(), 0), near_on(ink.size(), 0);
   for (std::size_t i = 0; i < ink.size(); ++i) on[i] = ink[i] > threshold;
   // on, tolerant of a one-pixel step of a slanted line: a pixel or its neighbour above or below.
-  auto near_on = [&](int x, int y) {
-    for (int dy = -1; dy <= 1; ++dy)
-      if (y + dy >= 0 && y + dy < h && on[std::size_t(y + dy) * w + x]) return true;
-    return false;
-  };
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int dy = -1; dy <= 1; ++dy)
+        if (y + dy >= 0 && y + dy < h && on[std::size_t(y + dy) * w + x]) near_on[std::size_t(y) * w + x] = 1;
   constexpr int kSlopes = 9;
   std::vector<int> centres;  // the row of each run's middle
+  // The row of the line through (0, y0) at column x is lround(y0 + slope·x) = y0 + lround(slope·x), except
+  // within rounding error of a tie, where it is computed in full: the same rows as the direct formula, with
+  // one rounding per column and slope instead of one per pixel and offset (this loop is most of the cost
+  // of reading a picture).
+  std::vector<int> step(std::size_t(w) + 1);
+  std::vector<char> tie(std::size_t(w) + 1);
   for (int si = 0; si < kSlopes; ++si) {
     const double slope = kRuleMaxSlope * (2.0 * si / (kSlopes - 1) - 1);
+    for (int x = 0; x <= w; ++x) {
+      const double f = slope * x;
+      step[std::size_t(x)] = int(std::lround(f));
+      tie[std::size_t(x)] = std::abs(std::abs(f - std::trunc(f)) - 0.5) < 1e-6;
+    }
+    auto row = [&](int y0, int x) {
+      return tie[std::size_t(x)] ? int(std::lround(y0 + slope * x)) : y0 + step[std::size_t(x)];
+    };
     const int y_lo = slope > 0 ? -int(std::ceil(slope * w)) : 0;
     const int y_hi = slope < 0 ? h + int(std::ceil(-slope * w)) : h;
     for (int y0 = y_lo; y0 < y_hi; ++y0) {
       // A line faded or broken by the camera in places: gaps of up to kRuleGap pixels are bridged.
       int start = -1, last = -1;
       for (int x = 0; x <= w; ++x) {
-        const int y = int(std::lround(y0 + slope * x));
+        const int y = row(y0, x);
         const bool inside = x < w && y >= 0 && y < h;
-        const bool hit = inside && near_on(x, y);
+        const bool hit = inside && near_on[std::size_t(y) * w + x];
         if (hit) {
           if (start < 0) start = x;
           last = x;
@@ -284,7 +297,7 @@ int remove_horizontal_rules(std::vector<float>& ink, int w, int h, float thresho
           if (end - start >= min_run) {
             centres.push_back(int(std::lround(y0 + slope * (start + end) / 2)));
             for (int k = start; k < end; ++k) {
-              const int yy = int(std::lround(y0 + slope * k));
+              const int yy = row(y0, k);
               if (yy >= 0 && yy < h) line[std::size_t(yy) * w + k] = 1;
             }
           }

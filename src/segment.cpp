@@ -339,6 +339,23 @@ Reading read_number(DigitClassifier& classifier, const GreyImage& image, const R
   const Components c = find_components(m);
   std::vector<int> comps = significant_components(c, m);
   if (comps.empty()) throw ImageError(image.source + ": no ink found");
+  const ReadBudget& budget = options.budget;
+  if (int(comps.size()) > budget.max_pieces)
+    throw WorkBudgetExceeded(
+        image.source + ": " + std::to_string(comps.size()) +
+        " pieces of ink that could be writing, more than the " + std::to_string(budget.max_pieces) +
+        " of the work budget (a row of digits has far fewer: noise, dots or a texture?)");
+  // Working pixels visited so far: each group's projection for its cuts, each candidate's crop (with the
+  // margin its strokes may be thickened by) and the component table it looks its pixels up in.
+  long long visited = 0;
+  auto visit = [&](long long pixels) {
+    visited += pixels + (long long)c.list.size();
+    if (visited > budget.max_pixels)
+      throw WorkBudgetExceeded(
+          image.source + ": cutting and normalising its candidate digits visits more than " +
+          std::to_string(budget.max_pixels) +
+          " working pixels, the budget of a reading (is it a number, or stripes or a texture?)");
+  };
   std::vector<char> mark_symbols;
   const std::vector<int> marks = take_marks(c, comps, mark_symbols);
   const std::vector<std::vector<int>> groups = group_components(c, comps);
@@ -369,6 +386,7 @@ Reading read_number(DigitClassifier& classifier, const GreyImage& image, const R
     const Box& box = boxes[gi];
     nodes[gi] = {box.x};
     if (box.w > kSplitWidth * height && box.w > kSplitDigits * digit_width) {
+      visit((long long)box.w * box.h);
       const std::vector<int> cuts = candidate_cuts(m, c, groups[gi], box, height);
       nodes[gi].insert(nodes[gi].end(), cuts.begin(), cuts.end());
     }
@@ -380,6 +398,13 @@ Reading read_number(DigitClassifier& classifier, const GreyImage& image, const R
         const double width = double(x[std::size_t(b)] - x[std::size_t(a)]) / height;
         const bool whole = a == 0 && b == n - 1;
         if (!whole && (width < kMinDigitWidth || width > 2 * kMaxDigitWidth)) continue;
+        if (int(segments.size()) >= budget.max_candidates)
+          throw WorkBudgetExceeded(
+              image.source + ": more than " + std::to_string(budget.max_candidates) +
+              " candidate digits, the budget of a reading (a row of digits has far fewer)");
+        // The crop, grown by stroke thickening by up to a tenth of its longer side on each side.
+        const long long cw = x[std::size_t(b)] - x[std::size_t(a)], side = std::max<long long>(cw, box.h);
+        visit((cw + side / 5) * (box.h + side / 5) + cw * box.h);
         Segment s;
         s.group = int(gi);
         s.a = a;

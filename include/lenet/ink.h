@@ -46,6 +46,19 @@ struct Components {
 };
 Components find_components(const InkMap& ink);
 
+// A picture that would cost more than a reading's work budget (segment.h's ReadBudget): an ImageError whose
+// message names the picture, the bound and what the picture needs. Issue 12: pictures of dots, stripes or
+// noise within the size limits cost seconds.
+struct LENET_API WorkBudgetExceeded : ImageError {
+  using ImageError::ImageError;
+};
+
+// More pieces of ink that could be writing than a picture of a digit or of a number has, by far (a row
+// of 40 digits of broken strokes has a few hundred): noise, dots or a texture. read_number refuses such a
+// picture with WorkBudgetExceeded, preprocess_digit looks at the largest pieces only, before the steps
+// whose cost grows with the number of pieces.
+inline constexpr int kMaxInkPieces = 600;
+
 // The pieces that are writing, not specks of noise or the edge of the paper or table in a photo:
 // indices into c.list, from left to right.
 std::vector<int> significant_components(const Components& c, const InkMap& ink);

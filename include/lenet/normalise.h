@@ -30,6 +30,8 @@ MnistImage normalise_digit(const float* ink, int width, int height);
 // The whole way from a picture of one digit to the 28×28 image the network reads. `not_a_digit`, if
 // given, receives why the ink cannot be a digit, whatever the network makes of it ("" when it can be):
 // many separate pieces (noise, a pattern), or a shape far wider than tall (a line).
+// Throws ImageError naming the picture when it holds no ink. Of more than kMaxInkPieces pieces only the
+// largest are looked at (the work budget; such ink is reported as not a digit).
 LENET_API MnistImage preprocess_digit(const GreyImage& image, std::string* not_a_digit = nullptr);
 
 }  // namespace lenet

@@ -31,12 +31,25 @@ struct Reading {
   std::vector<ReadSeparator> separators;  // left to right; empty when ReadOptions::separators is false
 };
 
+// The work one reading may do, so that no picture within the decoders' limits holds a processor for long
+// (issue 12: a picture of stripes, dots or noise within the limits made thousands of candidate digits and
+// cost seconds). Each bound is checked before the work it bounds; tests/test_server_budget.cpp checks that
+// no picture within the server's limits then costs more than 0.5 s of CPU through /api/read. Real numbers
+// stay far inside: a 40-digit row of broken strokes has a few hundred pieces and candidates.
+struct ReadBudget {
+  int max_pieces = kMaxInkPieces;     // pieces of ink that could be writing (significant components)
+  int max_candidates = 3000;          // candidate digits classified: whole groups and pieces between cuts
+  long long max_pixels = 24'000'000;  // working pixels visited to cut and normalise all the candidates
+};
+
 struct ReadOptions {
   float reject_below = 0;  // confidence under which a digit is written '?'
   bool separators = true;  // write '-', '.', ',' and spaces between groups in `text`
+  ReadBudget budget = {};
 };
 
-// Throws ImageError naming the picture when it holds no ink.
+// Throws ImageError naming the picture when it holds no ink, WorkBudgetExceeded when it is beyond the
+// budget.
 LENET_API Reading read_number(DigitClassifier& classifier, const GreyImage& image,
                               const ReadOptions& options = {});
 
