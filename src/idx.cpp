@@ -12,6 +12,8 @@
 #include <limits>
 #include <memory>
 
+#include "lenet/normalise.h"
+
 namespace lenet {
 namespace {
 
@@ -280,7 +282,14 @@ Dataset load_split(const std::string& dir, Split split) {
   const std::string prefix = split_prefix(split);
   const std::string images = find_candidate(dir, prefix + "-images-idx3-ubyte", prefix + " images");
   const std::string labels = find_candidate(dir, prefix + "-labels-idx1-ubyte", prefix + " labels");
-  return load_idx_dataset(images, labels);
+  Dataset d = load_idx_dataset(images, labels);
+  // Training, evaluation and benchmarks take each image as the network's 28×28 input (the paper's 32×32 is
+  // padding added by the model): any other size would be read as rows of the wrong width, silently.
+  if (d.rows != kMnistSide || d.cols != kMnistSide)
+    throw DataError(images + ": images of " + std::to_string(d.rows) + "x" + std::to_string(d.cols) +
+                    " pixels (rows x columns), expected " + std::to_string(kMnistSide) + "x" +
+                    std::to_string(kMnistSide) + ", the size the network takes");
+  return d;
 }
 
 }  // namespace lenet

@@ -178,11 +178,11 @@ TEST(Idx, ConcatenatedGzipMembersAreAllInflated) {
 
 TEST(Idx, LoadSplitTakesRawOrGzipped) {
   const std::string dir = fresh_dir("split");
-  const Bytes train_pixels = test_pixels(kCount * kRows * kCols);
-  const Bytes t10k_pixels = test_pixels(2 * kRows * kCols);
-  write_bytes(dir + "/train-images-idx3-ubyte", idx3_bytes(kCount, kRows, kCols, train_pixels));
+  const Bytes train_pixels = test_pixels(kCount * 28 * 28);
+  const Bytes t10k_pixels = test_pixels(2 * 28 * 28);
+  write_bytes(dir + "/train-images-idx3-ubyte", idx3_bytes(kCount, 28, 28, train_pixels));
   write_bytes(dir + "/train-labels-idx1-ubyte.gz", gzip_bytes(idx1_bytes(kLabels)));
-  write_bytes(dir + "/t10k-images-idx3-ubyte.gz", gzip_bytes(idx3_bytes(2, kRows, kCols, t10k_pixels)));
+  write_bytes(dir + "/t10k-images-idx3-ubyte.gz", gzip_bytes(idx3_bytes(2, 28, 28, t10k_pixels)));
   write_bytes(dir + "/t10k-labels-idx1-ubyte", idx1_bytes({7, 3}));
 
   const lenet::Dataset train = lenet::load_split(dir, lenet::Split::Train);
@@ -309,6 +309,20 @@ TEST(IdxErrors, CorruptGzip) {
   const std::string bad_crc = lenet::test::temp_path("bad-crc-images.gz");
   write_bytes(bad_crc, crc);
   expect_data_error([&] { lenet::read_file_maybe_gzip(bad_crc); }, {bad_crc, "corrupt gzip"});
+}
+
+// Issue 12: 32×32 or 1×1 images were taken for training and evaluation (1×1 evaluated to 8.9%).
+TEST(IdxErrors, SplitImagesMustBeWhatTheNetworkTakes) {
+  for (const auto& [rows, cols] :
+       std::vector<std::pair<std::uint32_t, std::uint32_t>>{{32, 32}, {1, 1}, {28, 27}}) {
+    const std::string dir = fresh_dir("split-" + std::to_string(rows) + "x" + std::to_string(cols));
+    write_bytes(dir + "/train-images-idx3-ubyte",
+                idx3_bytes(kCount, rows, cols, test_pixels(kCount * rows * cols)));
+    write_bytes(dir + "/train-labels-idx1-ubyte", idx1_bytes(kLabels));
+    expect_data_error([&] { lenet::load_split(dir, lenet::Split::Train); },
+                      {dir + "/train-images-idx3-ubyte", std::to_string(rows) + "x" + std::to_string(cols),
+                       "expected 28x28"});
+  }
 }
 
 TEST(IdxErrors, MissingFile) {

@@ -45,7 +45,8 @@ Dataset parse_idx3_images(const std::uint8_t* data, std::size_t size, const std:
 Dataset load_idx_dataset(const std::string& images_path, const std::string& labels_path);
 
 // dir holds {train,t10k}-{images-idx3,labels-idx1}-ubyte, each optionally with .gz (MNIST as fetched
-// by scripts/fetch_mnist.sh, and Debian's /usr/share/datasets/fashion-mnist, both work).
+// by scripts/fetch_mnist.sh, and Debian's /usr/share/datasets/fashion-mnist, both work). Its images must
+// be 28×28, what the network takes (DataError naming the images file, found and expected size).
 Dataset load_split(const std::string& dir, Split split);
 
 }  // namespace lenet
