@@ -47,8 +47,16 @@ else()
   set(LENET_PC_LIBS "")
   set(LENET_PC_LIBS_PRIVATE "${LENET_PC_DEPENDENCIES}")
 endif()
-# pkg-config modules that lenet::vision's decoders need (none yet: stb is header-only).
-set(LENET_VISION_PC_REQUIRES "" CACHE INTERNAL "")
+# pkg-config modules of lenet::vision's decoders (the same list as CMakeLists.txt's LENET_DECODERS, plus giflib's):
+# in Requires for a static lenet_vision (a consumer links them), Requires.private for a shared one.
+set(LENET_VISION_PC_MODULES "libpng libjpeg libwebp libwebpdemux libtiff-4 libexif libgif")
+if(LENET_STATIC)
+  set(LENET_VISION_PC_REQUIRES "${LENET_VISION_PC_MODULES}")
+  set(LENET_VISION_PC_REQUIRES_PRIVATE "")
+else()
+  set(LENET_VISION_PC_REQUIRES "")
+  set(LENET_VISION_PC_REQUIRES_PRIVATE "${LENET_VISION_PC_MODULES}")
+endif()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/lenet.pc.in ${PROJECT_BINARY_DIR}/lenet.pc @ONLY)
 configure_file(${PROJECT_SOURCE_DIR}/cmake/lenet-vision.pc.in ${PROJECT_BINARY_DIR}/lenet-vision.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/lenet.pc ${PROJECT_BINARY_DIR}/lenet-vision.pc

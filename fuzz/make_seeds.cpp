@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../tests/helpers/pictures.h"
 #include "lenet/checkpoint.h"
 #include "lenet/image.h"
 #include "lenet/lenet5_io.h"
@@ -132,18 +133,28 @@ void model_seeds(const fs::path& dir) {
   fs::remove(tmp);
 }
 
-// Dark ink on light paper in every format the decoder reads, a colour picture with transparency, and a
-// row of three digits for the reader.
+// Dark ink on light paper in every format the decoder reads (written by each format's own library, as the
+// tests do), a sideways phone JPEG, a colour picture with transparency, and a row of three digits.
 void image_seeds(const fs::path& dir) {
   fs::create_directories(dir);
   constexpr int kSide = 24;
   Bytes grey = ring(kSide, kSide);
   for (std::uint8_t& p : grey) p = std::uint8_t(255 - p);
-  for (const char* ext : {"png", "jpg", "bmp", "pgm"}) {
+  for (const char* ext : {"png", "jpg", "pgm"}) {
     const fs::path path = dir / (std::string("digit.") + ext);
     lenet::save_image(path, grey.data(), kSide, kSide, 1, 75);
     std::printf("%s: %ju bytes\n", path.c_str(), std::uintmax_t(fs::file_size(path)));
   }
+  const lenet::GreyImage g{kSide, kSide, grey, "seed"};
+  const auto put = [&](const char* name, const std::string& bytes) {
+    write(dir / name, Bytes(bytes.begin(), bytes.end()));
+  };
+  put("digit.webp", lenet::test::webp_file(g));
+  put("digit.tif", lenet::test::tiff_file(g, 1, true));
+  put("digit.gif", lenet::test::gif_file(g, true, true));
+  put("digit.bmp", lenet::test::bmp_file(g, 8));
+  put("digit-p2.pgm", lenet::test::pnm_file(g, '2'));
+  put("digit-sideways.jpg", lenet::test::jpeg_file(g, 6));
   Bytes rgba;  // blue ink on a transparent background
   for (const std::uint8_t p : ring(kSide, kSide)) rgba.insert(rgba.end(), {20, 40, 200, p});
   lenet::save_image(dir / "digit-rgba.png", rgba.data(), kSide, kSide, 4);

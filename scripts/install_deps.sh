@@ -5,7 +5,8 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl # toolchain and fetching
-  zlib1g-dev libcli11-dev nlohmann-json3-dev libmicrohttpd-dev libstb-dev  # libraries we link or include
+  zlib1g-dev libcli11-dev nlohmann-json3-dev libmicrohttpd-dev               # libraries we link or include
+  libpng-dev libjpeg-dev libwebp-dev libtiff-dev libgif-dev libexif-dev    # picture decoders (docs/reading-pictures.md)
   libcpp-httplib-dev                                                       # the tests' HTTP client
   libgtest-dev libgmock-dev googletest libbenchmark-dev                    # tests and benchmarks
   libomp-dev clang clang-format libclang-rt-14-dev                         # clang, OpenMP, sanitizer runtimes

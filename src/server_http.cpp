@@ -5,7 +5,6 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <stb_image.h>  // only stbi_info_from_memory, to refuse huge pictures before decoding; see decode.cpp
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -141,18 +140,17 @@ PixelRequest parse_pixel_request(const std::string& body) {
 }
 
 GreyImage decode_upload(const std::string& body, long long max_pixels) {
-  if (body.empty()) throw HttpError(400, "empty body: expected an image file (PNG, JPEG, BMP, PGM/PPM)");
-  const auto* bytes = reinterpret_cast<const std::uint8_t*>(body.data());
-  const int size = int(std::min<std::size_t>(body.size(), std::size_t(kMaxImageFileBytes)));
-  check_untrusted_image(bytes, body.size(), "uploaded image");  // before stb reads anything
-  int w = 0, h = 0, comp = 0;
-  // A side over kMaxImageSide makes stb give up on the header altogether; decode_grey_image then refuses
-  // the file as unreadable (422).
-  if (stbi_info_from_memory(bytes, size, &w, &h, &comp) && (long long)w * h > max_pixels)
-    throw HttpError(413, "picture of " + std::to_string(w) + "x" + std::to_string(h) +
+  if (body.empty())
+    throw HttpError(400, "empty body: expected a picture file (PNG, JPEG, WebP, TIFF, GIF, BMP, PGM/PPM)");
+  try {
+    // The decoders refuse a picture over max_pixels from its header, before allocating its pixels.
+    return decode_grey_image(reinterpret_cast<const std::uint8_t*>(body.data()), body.size(),
+                             "uploaded image", max_pixels);
+  } catch (const ImageTooLarge& e) {
+    throw HttpError(413, "picture of " + std::to_string(e.width) + "x" + std::to_string(e.height) +
                              " pixels is larger than this server's limit of " + std::to_string(max_pixels) +
                              " pixels");
-  return decode_grey_image(bytes, body.size(), "uploaded image");
+  }
 }
 
 nlohmann::json image_json(const MnistImage& image) { return std::vector<int>(image.begin(), image.end()); }

@@ -1,8 +1,7 @@
-// Image files and preprocessing: decoding and its limits on broken, truncated and enormous files; ink
-// extraction under either polarity, tint and lighting; the MNIST normalisation; and `predict`'s accuracy on
-// photos made from MNIST test digits against the same digits read straight from the idx file.
+// Preprocessing (decoding is tested in test_decode.cpp): ink extraction under either polarity, tint and
+// lighting; the MNIST normalisation; and `predict`'s accuracy on photos made from MNIST test digits against
+// the same digits read straight from the idx file.
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <cmath>
 #include <cstdio>
@@ -22,16 +21,6 @@ namespace {
 
 bool under_sanitizer() { return std::getenv("LENET_SANITIZER") != nullptr; }
 
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream f(path, std::ios::binary);
-  f << bytes;
-}
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
 // A simple test digit: a ring (a zero), dark ink on white, w×h, stroke t px.
 GreyImage ring(int w, int h, double t) {
   GreyImage g{w, h, std::vector<std::uint8_t>(std::size_t(w) * h, 255), "ring"};
@@ -44,118 +33,7 @@ GreyImage ring(int w, int h, double t) {
   return g;
 }
 
-void expect_error_naming(const std::string& path, const std::string& what) {
-  try {
-    load_grey_image(path);
-    ADD_FAILURE() << path << " (" << what << ") was decoded without error";
-  } catch (const ImageError& e) {
-    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
-    std::printf("  %-26s -> %s\n", what.c_str(), e.what());
-  }
-}
-
-std::string be32(std::uint32_t v) { return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)}; }
-std::string le16(std::uint32_t v) { return {char(v), char(v >> 8)}; }
-std::string le32(std::uint32_t v) { return {char(v), char(v >> 8), char(v >> 16), char(v >> 24)}; }
-
-std::string png_header(std::uint32_t w, std::uint32_t h) {
-  const std::string ihdr = "IHDR" + be32(w) + be32(h) + std::string("\x08\x00\x00\x00\x00", 5);
-  const auto crc = std::uint32_t(crc32(0, reinterpret_cast<const Bytef*>(ihdr.data()), uInt(ihdr.size())));
-  return std::string("\x89PNG\r\n\x1a\n", 8) + be32(13) + ihdr + be32(crc);
-}
-
-TEST(ImageFile, EachFormatRoundTrips) {
-  const GreyImage g = ring(40, 30, 3);
-  for (const char* ext : {".png", ".bmp", ".pgm", ".jpg"}) {
-    const std::string path = test::temp_path(std::string("roundtrip") + ext);
-    save_image(path, g.pixels.data(), g.width, g.height, 1, 95);
-    const GreyImage back = load_grey_image(path);
-    ASSERT_EQ(back.width, 40) << ext;
-    ASSERT_EQ(back.height, 30) << ext;
-    EXPECT_EQ(back.source, path);
-    int worst = 0;
-    for (std::size_t i = 0; i < g.pixels.size(); ++i)
-      worst = std::max(worst, std::abs(g.pixels[i] - back.pixels[i]));
-    EXPECT_LE(worst, std::string(ext) == ".jpg" ? 60 : 0) << ext;
-  }
-}
-
-TEST(ImageFile, ColourBecomesLuminanceAndTransparencyBecomesPaper) {
-  // Blue ink on yellow paper reads as dark on light.
-  std::vector<std::uint8_t> rgb(20 * 10 * 3);
-  for (int i = 0; i < 200; ++i) {
-    const bool ink = i % 20 < 10;
-    rgb[3 * i] = ink ? 20 : 250, rgb[3 * i + 1] = ink ? 30 : 240, rgb[3 * i + 2] = ink ? 140 : 150;
-  }
-  const std::string path = test::temp_path("colour.png");
-  save_image(path, rgb.data(), 20, 10, 3);
-  const GreyImage g = load_grey_image(path);
-  EXPECT_LT(g.pixels[0], 60);
-  EXPECT_GT(g.pixels[15], 200);
-  // Black ink on a transparent canvas (what a drawing app saves): composited over white.
-  std::vector<std::uint8_t> rgba(20 * 10 * 4, 0);
-  for (int i = 0; i < 200; ++i) rgba[4 * i + 3] = i % 20 < 10 ? 255 : 0;
-  const std::string path2 = test::temp_path("alpha.png");
-  save_image(path2, rgba.data(), 20, 10, 4);
-  const GreyImage a = load_grey_image(path2);
-  EXPECT_EQ(a.pixels[0], 0);
-  EXPECT_EQ(a.pixels[15], 255);
-}
-
-TEST(ImageFile, BrokenEmptyTruncatedAndEnormousFilesAreErrorsNamingTheFile) {
-  std::printf("broken files:\n");
-  const GreyImage g = ring(64, 64, 5);
-  std::vector<std::uint8_t> rgb;
-  for (std::uint8_t v : g.pixels) rgb.insert(rgb.end(), {v, v, v});
-  const std::string dir = test::temp_path("broken-");
-
-  write_bytes(dir + "empty.png", "");
-  expect_error_naming(dir + "empty.png", "empty file");
-  write_bytes(dir + "text.png", "this is not an image, only some text\n");
-  expect_error_naming(dir + "text.png", "text");
-  std::string garbage(5000, '\0');
-  Rng rng(3);
-  for (char& ch : garbage) ch = char(rng.below(256));
-  write_bytes(dir + "garbage.jpg", garbage);
-  expect_error_naming(dir + "garbage.jpg", "random bytes");
-  expect_error_naming(dir + "missing.png", "missing file");
-
-  for (const char* ext : {".png", ".jpg", ".pgm", ".bmp"}) {
-    const std::string whole = dir + "whole" + ext;
-    if (std::string(ext) == ".pgm")
-      save_image(whole, g.pixels.data(), 64, 64, 1);
-    else
-      save_image(whole, rgb.data(), 64, 64, 3, 90);
-    ASSERT_NO_THROW(load_grey_image(whole)) << ext;
-    const std::string bytes = read_bytes(whole);
-    for (std::size_t keep : {bytes.size() / 2, std::size_t(20), bytes.size() - 3}) {
-      const std::string cut = dir + "cut" + std::to_string(keep) + ext;
-      write_bytes(cut, bytes.substr(0, keep));
-      expect_error_naming(cut, std::string("truncated ") + ext + " (" + std::to_string(keep) + " B)");
-    }
-  }
-
-  // Headers claiming enormous pictures: refused before any pixel is allocated.
-  write_bytes(dir + "huge.png", png_header(100000, 100000) + std::string(64, '\0'));
-  expect_error_naming(dir + "huge.png", "PNG 100000x100000");
-  write_bytes(dir + "wide.png", png_header(9000, 10) + std::string(64, '\0'));
-  expect_error_naming(dir + "wide.png", "PNG 9000x10");
-  write_bytes(dir + "huge.pgm", "P5\n7000 7000\n255\n" + std::string(100, '\0'));
-  expect_error_naming(dir + "huge.pgm", "PGM 7000x7000 (49 Mpixel)");
-  write_bytes(dir + "huge2.pgm", "P5\n2000000000 2000000000\n255\n" + std::string(100, '\0'));
-  expect_error_naming(dir + "huge2.pgm", "PGM 2e9 x 2e9");
-  const std::string sof = std::string("\xFF\xD8\xFF\xC0", 4) + std::string("\x00\x0B\x08", 3) +
-                          std::string("\xFF\xF0\xFF\xF0", 4) + std::string("\x01\x01\x11\x00", 4) +
-                          std::string("\xFF\xD9", 2);
-  write_bytes(dir + "huge.jpg", sof);
-  expect_error_naming(dir + "huge.jpg", "JPEG 65520x65520");
-  const std::string bmp = "BM" + le32(54 + 100) + le32(0) + le32(54) + le32(40) + le32(60000) + le32(60000) +
-                          le16(1) + le16(24) + le32(0) + le32(0) + le32(0) + le32(0) + le32(0) + le32(0) +
-                          std::string(100, '\0');
-  write_bytes(dir + "huge.bmp", bmp);
-  expect_error_naming(dir + "huge.bmp", "BMP 60000x60000");
-
-  // What a file that decodes but holds no writing gives.
+TEST(Ink, ABlankPictureHoldsNoInk) {
   GreyImage blank{50, 50, std::vector<std::uint8_t>(2500, 230), "blank.png"};
   EXPECT_THROW(preprocess_digit(blank), ImageError);
 }

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -91,14 +92,15 @@ std::string png_of(const GreyImage& img, const std::string& name) {
   return read_bytes(path);
 }
 
-// A PNG signature and IHDR declaring w×h (stb reads the size without checking the CRC), then nothing.
+// A PNG signature and IHDR declaring w×h (with its CRC: libpng checks it), then nothing.
 std::string png_header(std::uint32_t w, std::uint32_t h) {
-  std::string s = "\x89PNG\r\n\x1a\n";
-  s += std::string("\0\0\0\x0dIHDR", 8);
+  std::string ihdr = "IHDR";
   for (std::uint32_t v : {w, h})
-    for (int shift = 24; shift >= 0; shift -= 8) s += char((v >> shift) & 0xff);
-  s += std::string("\x08\x00\x00\x00\x00", 5);  // 8-bit grey, deflate, no filter, no interlace
-  s += std::string("\0\0\0\0", 4);              // CRC
+    for (int shift = 24; shift >= 0; shift -= 8) ihdr += char((v >> shift) & 0xff);
+  ihdr += std::string("\x08\x00\x00\x00\x00", 5);  // 8-bit grey, deflate, no filter, no interlace
+  const auto crc = std::uint32_t(crc32(0, reinterpret_cast<const Bytef*>(ihdr.data()), uInt(ihdr.size())));
+  std::string s = "\x89PNG\r\n\x1a\n" + std::string("\0\0\0\x0d", 4) + ihdr;
+  for (int shift = 24; shift >= 0; shift -= 8) s += char((crc >> shift) & 0xff);
   return s;
 }
 
@@ -388,7 +390,7 @@ TEST_F(ServerTest, BadRequestsGetAJsonErrorAndTheServerCarriesOn) {
        "application/json", 400, "\"maps\" must be"},
       {"bad maps query", "/api/predict?maps=maybe", png, "image/png", 400, "maps"},
       {"empty image", "/api/predict", "", "image/png", 400, "empty body"},
-      {"garbage bytes", "/api/predict", "\x01\x02garbage\xff", "image/png", 422, "not a PNG"},
+      {"garbage bytes", "/api/predict", "\x01\x02garbage\xff", "image/png", 422, "not a picture"},
       {"truncated PNG", "/api/predict", png.substr(0, png.size() / 2), "image/png", 422, "uploaded image"},
       {"no ink", "/api/predict", blank, "image/png", 422, "uploaded image"},
       {"huge sides", "/api/predict", png_header(100000, 100000), "image/png", 422, "uploaded image"},
@@ -398,7 +400,7 @@ TEST_F(ServerTest, BadRequestsGetAJsonErrorAndTheServerCarriesOn) {
       {"read JSON", "/api/read", pixels_json(MnistImage{}), "application/json", 415, "Content-Type"},
       {"read reject 2", "/api/read?reject=2", png, "image/png", 400, "reject"},
       {"read reject nan", "/api/read?reject=nan", png, "image/png", 400, "reject"},
-      {"read garbage", "/api/read", "GIF89a....", "image/gif", 422, "not a PNG"},
+      {"read garbage", "/api/read", "GIF89a....", "image/gif", 422, "truncated GIF"},
       {"read huge", "/api/read", png_header(9000, 100), "image/png", 422, "uploaded image"},
       {"read large", "/api/read", png_header(8000, 4000), "image/png", 413, "8000x4000"},
       {"read no ink", "/api/read", blank, "image/png", 422, "uploaded image"},

@@ -102,8 +102,8 @@ std::uint32_t read_u32(const std::uint8_t* p) {
          std::uint32_t(p[3]) << 24;
 }
 
-// RGBA pixels -> grey levels as the library's decoder makes them (src/decode.cpp): luminance with stb's
-// integer weights (77 R + 150 G + 29 B) / 256, so grey stays grey; then, if the picture has transparency,
+// RGBA pixels -> grey levels as the library's decoder makes them (src/decode.cpp): luminance with the
+// BT.601 integer weights (77 R + 150 G + 29 B) / 256, so grey stays grey; then, if the picture has transparency,
 // composited over paper that contrasts with the ink (black paper under light ink, else white).
 GreyImage decode(const std::uint8_t* body, int size) {
   if (size < 8) throw HttpError{400, "expected a picture's pixels: width, height, RGBA"};

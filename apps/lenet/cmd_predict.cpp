@@ -94,9 +94,9 @@ void run_predict(const PredictOptions& o, std::FILE* out) {
 
 void add_predict_command(CLI::App& app) {
   auto o = std::make_shared<PredictOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "predict",
-      "Read the digit in each picture (PNG, JPEG, BMP, PGM/PPM: photo, scan or drawing, any size)");
+  CLI::App* cmd = app.add_subcommand("predict",
+                                     "Read the digit in each picture (PNG, JPEG, WebP, TIFF, GIF, BMP, "
+                                     "PGM/PPM: photo, scan or drawing, any size)");
   cmd->add_option("IMAGE", o->images, "Pictures of one digit each ('-': stdin)");
   cmd->add_option("--files-from", o->files_from,
                   "Also the pictures listed in this file, one per line ('-': stdin)");

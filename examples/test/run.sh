@@ -45,7 +45,7 @@ cmake --build "$work/find_package" >>"$work/find_package.log"
 check_answers "$work/find_package"
 # The consumer of lenet::lenet: none of the private dependencies' flags or headers.
 flags=$(grep '"command"' "$work/find_package/compile_commands.json" | grep classify_digit.cpp)
-for private in -fopenmp CPPHTTPLIB nlohmann /usr/include/stb; do
+for private in -fopenmp CPPHTTPLIB nlohmann libpng16; do
   [[ $flags != *"$private"* ]] || fail "classify_digit.cpp compiles with '$private': $flags"
 done
 if grep -l 'nlohmann\|httplib\|omp\.h' "$work/find_package/CMakeFiles/classify_digit.dir/classify_digit.cpp.o.d"; then

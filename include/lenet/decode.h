@@ -1,5 +1,5 @@
 // Picture files decoded into grey levels within size limits (a hostile header cannot exhaust memory), and
-// saved; the errors name the file and what was wrong.
+// saved; the errors name the file and what was wrong. The decoders are Debian's maintained libraries.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -16,31 +16,41 @@ struct LENET_API ImageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A picture within kMaxImageSide a side but with more pixels than the caller allows (decode_grey_image's
+// max_pixels): the server answers it with 413, not 422.
+struct LENET_API ImageTooLarge : ImageError {
+  ImageTooLarge(const std::string& what, int w, int h) : ImageError(what), width(w), height(h) {}
+  int width, height;
+};
+
 // Larger pictures are refused before any pixel is allocated (a hostile header cannot exhaust memory).
 inline constexpr int kMaxImageSide = 8192;
 inline constexpr long long kMaxImagePixels = 40'000'000;
 inline constexpr std::size_t kMaxImageFileBytes = std::size_t(256) << 20;
 
-// Grey levels as stored in the file: 0 = black, 255 = white. Colour is reduced to luminance; a
-// transparent background is composited over the paper colour that contrasts with the ink.
+// Grey levels as stored in the file: 0 = black, 255 = white, upright (the EXIF or TIFF orientation applied).
+// Colour is reduced to luminance; a transparent background is composited over the paper colour that
+// contrasts with the ink.
 struct GreyImage {
   int width = 0, height = 0;
   std::vector<std::uint8_t> pixels;  // row-major
   std::string source;                // file name, for messages
 };
 
-// PNG, JPEG, BMP, PGM/PPM. Throws ImageError naming the file: unreadable, empty, unknown format, truncated,
-// larger than the limits above, or undecodable.
-LENET_API GreyImage load_grey_image(const std::string& path);
-LENET_API GreyImage decode_grey_image(const std::uint8_t* bytes, std::size_t size, const std::string& source);
-// Refuses (ImageError naming the source) files that Debian's stb_image would read out of bounds or with
-// undefined behaviour: a JPEG Huffman table of over 256 codes, a PNM header number that overflows an int,
-// a 16-bit PPM, a PNG whose first IDAT chunk is empty.
-// decode_grey_image calls it; call it before any other stbi_ function on bytes from outside.
-void check_untrusted_image(const std::uint8_t* bytes, std::size_t size, const std::string& source);
+// The formats told apart by their first bytes. Decoded: PNG, JPEG, WebP, TIFF, GIF (first frame), BMP
+// (uncompressed), PNM (P1-P6). Recognised only to name them in the error: the rest.
+enum class PictureFormat { kUnknown, kPng, kJpeg, kWebp, kTiff, kGif, kPnm, kBmp, kHeif, kAvif, kOther };
+LENET_API PictureFormat detect_format(const std::uint8_t* bytes, std::size_t size);
 
-// Writes 1 (grey), 3 (RGB) or 4 (RGBA) channels; the format follows the extension: .png, .jpg/.jpeg
-// (quality 1–100), .bmp, .pgm (1 channel) or .ppm (3 channels). Throws ImageError naming the file.
+// Throws ImageError naming the file: unreadable, empty, unknown or unsupported format (named), truncated,
+// corrupt, larger than the limits above, or larger than max_pixels (ImageTooLarge).
+LENET_API GreyImage load_grey_image(const std::string& path);
+LENET_API GreyImage decode_grey_image(const std::uint8_t* bytes, std::size_t size, const std::string& source,
+                            long long max_pixels = kMaxImagePixels);
+
+// Writes 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA) channels; the format follows the extension: .png,
+// .jpg/.jpeg (quality 1–100; alpha dropped), .pgm (1 channel) or .ppm (3 channels). Throws ImageError
+// naming the file.
 void save_image(const std::string& path, const std::uint8_t* pixels, int width, int height, int channels,
                 int jpeg_quality = 90);
 

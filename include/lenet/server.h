@@ -4,7 +4,7 @@
 // API (every error is a 4xx/5xx with a JSON body {"error": message, "status": code}):
 //   GET  /healthz       {"status": "ok"}
 //   GET  /api/model     {"arch", "parameters", "layers": [...], "test_accuracy"?, "config", "model"}
-//   POST /api/predict   an image file (image/png, image/jpeg, image/bmp, image/x-portable-graymap, ... or
+//   POST /api/predict   an image file (image/png, image/jpeg, image/webp, image/tiff, image/gif, ... or
 //                       application/octet-stream), put through preprocess_digit; or application/json
 //                       {"pixels": [784 values 0..255], "maps": bool}: a 28×28 image, row-major, ink high,
 //                       read as it is (like an MNIST idx image). Query ?maps=1 also asks for feature maps.

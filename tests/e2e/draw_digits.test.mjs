@@ -194,7 +194,7 @@ async function main() {
   });
   await settled(page);
   const status = await text(page, 'status');
-  check(/not a PNG/.test(status), `a broken upload is explained: "${status}"`);
+  check(/not a picture/.test(status), `a broken upload is explained: "${status}"`);
 
   // The page on a phone-sized screen, for the eye.
   const phone = await browser.newContext({
