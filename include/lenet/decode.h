@@ -46,7 +46,7 @@ LENET_API PictureFormat detect_format(const std::uint8_t* bytes, std::size_t siz
 // corrupt, larger than the limits above, or larger than max_pixels (ImageTooLarge).
 LENET_API GreyImage load_grey_image(const std::string& path);
 LENET_API GreyImage decode_grey_image(const std::uint8_t* bytes, std::size_t size, const std::string& source,
-                            long long max_pixels = kMaxImagePixels);
+                                      long long max_pixels = kMaxImagePixels);
 
 // Writes 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA) channels; the format follows the extension: .png,
 // .jpg/.jpeg (quality 1–100; alpha dropped), .pgm (1 channel) or .ppm (3 channels). Throws ImageError
