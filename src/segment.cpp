@@ -332,6 +332,46 @@ void add_separators(Reading& reading, const std::vector<Box>& crops, const std::
                    [](const ReadSeparator& a, const ReadSeparator& b) { return a.before < b.before; });
 }
 
+// Width of one digit in this writing: the median width of the groups that are not a narrow 1, at most
+// MNIST's typical aspect ratio times the height (so a row of touching pairs still offers cuts).
+double typical_digit_width(const std::vector<Box>& boxes, double height) {
+  std::vector<int> widths;
+  for (const Box& b : boxes)
+    if (b.w >= 0.45 * height) widths.push_back(b.w);
+  std::sort(widths.begin(), widths.end());
+  return std::min(widths.empty() ? kDigitAspect * height : widths[widths.size() / 2], kDigitAspect * height);
+}
+
+// Classifies every segment in one batch and scores it for best_path.
+void score_segments(DigitClassifier& classifier, std::vector<Segment>& segments,
+                    const std::vector<std::vector<int>>& nodes, double height) {
+  std::vector<MnistImage> inputs;
+  for (const auto& s : segments) inputs.push_back(s.input);
+  const std::vector<DigitGuess> guesses = classifier.classify(inputs);
+  for (std::size_t k = 0; k < segments.size(); ++k) segments[k].guess = guesses[k];
+
+  // The score of a segment: the log-probability of its best class, minus a penalty for being wider than a
+  // digit, plus (modern network) the strength of its winning logit relative to the median of the whole
+  // groups in this picture (mostly single digits): the softmax is confident on almost anything, but the
+  // logit of a piece of junk, or of two touching digits read as one, is usually weaker than a real digit's.
+  // Relative, so that it does not depend on the scale of a particular model's logits.
+  double typical = 0;
+  if (classifier.model().arch() == Arch::Lenet5) {
+    std::vector<float> whole;
+    for (const auto& s : segments)
+      if (s.whole) whole.push_back(s.guess.score);
+    std::sort(whole.begin(), whole.end());
+    if (!whole.empty()) typical = whole[whole.size() / 2];
+  }
+  for (Segment& s : segments) {
+    const auto& x = nodes[std::size_t(s.group)];
+    const double width = double(x[std::size_t(s.b)] - x[std::size_t(s.a)]) / height;
+    s.score = std::log(std::max(1e-9, double(s.guess.confidence))) -
+              kWidePenalty * std::max(0.0, width - kMaxDigitWidth);
+    if (typical > 0) s.score += kEvidenceWeight * (s.guess.score / typical - kEvidenceThreshold);
+  }
+}
+
 }  // namespace
 
 Reading read_number(DigitClassifier& classifier, const GreyImage& image, const ReadOptions& options) {
@@ -369,14 +409,7 @@ Reading read_number(DigitClassifier& classifier, const GreyImage& image, const R
   }
   std::sort(group_heights.begin(), group_heights.end());
   const double height = group_heights[group_heights.size() / 2];
-  // Width of one digit in this writing: the median width of the groups that are not a narrow 1, at most
-  // MNIST's typical aspect ratio times the height (so a row of touching pairs still offers cuts).
-  std::vector<int> widths;
-  for (const Box& b : boxes)
-    if (b.w >= 0.45 * height) widths.push_back(b.w);
-  std::sort(widths.begin(), widths.end());
-  const double digit_width =
-      std::min(widths.empty() ? kDigitAspect * height : widths[widths.size() / 2], kDigitAspect * height);
+  const double digit_width = typical_digit_width(boxes, height);
 
   // Every admissible segment of every group, classified in one batch. Nodes of a group: its left edge,
   // its candidate cuts, its right edge.
@@ -415,31 +448,7 @@ Reading read_number(DigitClassifier& classifier, const GreyImage& image, const R
         segments.push_back(s);
       }
   }
-  std::vector<MnistImage> inputs;
-  for (const auto& s : segments) inputs.push_back(s.input);
-  const std::vector<DigitGuess> guesses = classifier.classify(inputs);
-  for (std::size_t k = 0; k < segments.size(); ++k) segments[k].guess = guesses[k];
-
-  // The score of a segment: the log-probability of its best class, minus a penalty for being wider than a
-  // digit, plus (modern network) the strength of its winning logit relative to the median of the whole
-  // groups in this picture (mostly single digits): the softmax is confident on almost anything, but the
-  // logit of a piece of junk, or of two touching digits read as one, is usually weaker than a real digit's.
-  // Relative, so that it does not depend on the scale of a particular model's logits.
-  double typical = 0;
-  if (classifier.model().arch() == Arch::Lenet5) {
-    std::vector<float> whole;
-    for (const auto& s : segments)
-      if (s.whole) whole.push_back(s.guess.score);
-    std::sort(whole.begin(), whole.end());
-    if (!whole.empty()) typical = whole[whole.size() / 2];
-  }
-  for (Segment& s : segments) {
-    const auto& x = nodes[std::size_t(s.group)];
-    const double width = double(x[std::size_t(s.b)] - x[std::size_t(s.a)]) / height;
-    s.score = std::log(std::max(1e-9, double(s.guess.confidence))) -
-              kWidePenalty * std::max(0.0, width - kMaxDigitWidth);
-    if (typical > 0) s.score += kEvidenceWeight * (s.guess.score / typical - kEvidenceThreshold);
-  }
+  score_segments(classifier, segments, nodes, height);
 
   Reading reading;
   std::vector<Box> crops;  // of reading.digits, in ink-map pixels
