@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,11 +12,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <iterator>
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "helpers/paths.h"
@@ -136,32 +137,50 @@ std::vector<std::string> with(std::vector<std::string> args, const std::vector<s
   return args;
 }
 
+// Whether `pid` has exited, without reaping it (wait_for still collects its status).
+bool has_exited(pid_t pid) {
+  siginfo_t info{};
+  return ::waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid;
+}
+
+// Which version of the checkpoint file is on disk: each write is a new file renamed over the old one.
+std::pair<ino_t, long long> checkpoint_version(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {0, 0};
+  return {st.st_ino, (long long)(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec};
+}
+
+// Waits until `pid` has replaced the checkpoint `writes` times, or has exited, or 20 s have passed.
+void wait_for_checkpoints(pid_t pid, const std::string& ckpt, int writes) {
+  auto seen = checkpoint_version(ckpt);
+  const auto give_up = Clock::now() + std::chrono::seconds(20);
+  while (writes > 0 && !has_exited(pid) && Clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    const auto now = checkpoint_version(ckpt);
+    if (now.first != 0 && now != seen) {
+      seen = now;
+      --writes;
+    }
+  }
+}
+
 TEST(Resume, KilledAtRandomMomentsAndResumedEachTimeEqualsAnUninterruptedRun) {
   const TrainSetup s = setup();
   const std::string ref = test::temp_path("ref.bin"), out = test::temp_path("killed.bin");
   const std::string ckpt = test::temp_path("killed.ckpt");
   fs::remove(ckpt);
   fs::remove(out);
-  // Kill moments are drawn as fractions of the training alone (from the start line to the exit): the
-  // program's start and the data's loading take a time that varies with the machine's load, and the
-  // training itself is short.
-  const auto wait_until = [&](const std::function<bool()>& ready) {
-    for (int i = 0; i < 4000 && !ready(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  };
-  const std::string ref_log = test::temp_path("lenet-ref.log");
-  const pid_t ref_pid = spawn_lenet(with(s.args, {"--out", ref}), ref_log);
-  wait_until([&] { return read_bytes(ref_log).find("training lenet5") != std::string::npos; });
-  const auto t0 = Clock::now();
-  const Exit ref_exit = wait_for(ref_pid);
-  const double full_run = std::chrono::duration<double>(Clock::now() - t0).count();
-  ASSERT_TRUE(ref_exit.exited && ref_exit.code == 0) << read_bytes(ref_log);
+  const Result reference = run_lenet(with(s.args, {"--out", ref}));
+  ASSERT_TRUE(reference.exit.exited && reference.exit.code == 0) << reference.output;
 
   const char* env_seed = std::getenv("LENET_TEST_SEED");
   const unsigned seed = env_seed ? unsigned(std::strtoul(env_seed, nullptr, 10)) : std::random_device{}();
   std::mt19937 random(seed);
-  std::printf("kill moments drawn with LENET_TEST_SEED=%u; an uninterrupted run trains for %.2f s\n", seed,
-              full_run);
-  // Checkpoints every 20 ms, so that most kills land after one and the next run starts mid-epoch.
+  std::printf("kill moments drawn with LENET_TEST_SEED=%u\n", seed);
+  // Checkpoints every 20 ms. Each run is killed after a random number of its own checkpoint writes plus a
+  // random part of the interval, so the kill lands mid-epoch, mid-step or mid-write, at a moment drawn from
+  // the run's own progress: a clock measured on another run (under other load) could let a run finish
+  // before its kill.
   const std::vector<std::string> run =
       with(s.args, {"--out", out, "--checkpoint", ckpt, "--checkpoint-every", "0.02"});
   int resumes = 0, killed = 0;
@@ -170,17 +189,15 @@ TEST(Resume, KilledAtRandomMomentsAndResumedEachTimeEqualsAnUninterruptedRun) {
     const std::string log = test::temp_path("leg" + std::to_string(leg) + ".log");
     const auto started = Clock::now();
     const pid_t pid = spawn_lenet(resume ? with(run, {"--resume"}) : run, log);
-    // The moment is drawn from when training has begun (the start line is out), and the first run is only
-    // killed once it has written a checkpoint, so that the next one really resumes.
-    wait_until([&] { return read_bytes(log).find("training lenet5") != std::string::npos; });
-    if (leg == 0) wait_until([&] { return fs::exists(ckpt); });
-    const double delay = std::uniform_real_distribution<double>(0.05, 0.3)(random) * full_run;
-    std::this_thread::sleep_for(std::chrono::duration<double>(delay));
+    const int writes = std::uniform_int_distribution<int>(1, 6)(random);
+    const double extra = std::uniform_real_distribution<double>(0.0, 0.03)(random);
+    wait_for_checkpoints(pid, ckpt, writes);
+    std::this_thread::sleep_for(std::chrono::duration<double>(extra));
     ::kill(pid, SIGKILL);
     const Exit e = wait_for(pid);
     const std::string output = read_bytes(log);
-    std::printf("run %d: %s, killed %.2f s into training (%.2f s after it started): %s\n", leg,
-                resume ? "resumed" : "fresh", delay,
+    std::printf("run %d: %s, killed %.3f s after its checkpoint write %d (%.2f s after it started): %s\n",
+                leg, resume ? "resumed" : "fresh", extra, writes,
                 std::chrono::duration<double>(Clock::now() - started).count(),
                 e.exited ? "had already finished" : "killed");
     if (const std::size_t at = output.find("resuming from"); at != std::string::npos)
