@@ -8,12 +8,10 @@
 #   /usr/bin/python3 tools/bench_torch.py --data data/mnist --threads 2 [--json]
 # tools/bench_compare.py runs it alternately with `lenet bench`.
 import argparse
-import gzip
 import json
 import os
 import resource
 import statistics
-import struct
 import time
 
 import numpy as np
@@ -23,33 +21,16 @@ import torch.nn.functional as F
 # The network the tests pin lenet to (ReLU, max pooling, full C3, 10 logits), defined once, in the script
 # that writes their fixture (tools/, the script's own directory, is on the import path).
 from make_torch_reference import Lenet5
+from mnist_idx import find, read_idx
 
 kBackground, kInk = -0.1, 1.175  # the paper's input levels, as lenet's image_to_input
 kInferBatch = 1000
 
 
-def read_idx(path):
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    magic, = struct.unpack(">I", data[:4])
-    ndim = magic & 0xFF
-    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
-
-def find(directory, stem):
-    for name in (stem, stem + ".gz"):
-        path = os.path.join(directory, name)
-        if os.path.exists(path):
-            return path
-    raise SystemExit(f"bench_torch: no {stem}[.gz] in {directory}")
-
-
 def load_split(directory, split):
     prefix = "train" if split == "train" else "t10k"
-    images = read_idx(find(directory, f"{prefix}-images-idx3-ubyte"))
-    labels = read_idx(find(directory, f"{prefix}-labels-idx1-ubyte"))
+    images = read_idx(find(directory, f"{prefix}-images-idx3-ubyte", "bench_torch"))
+    labels = read_idx(find(directory, f"{prefix}-labels-idx1-ubyte", "bench_torch"))
     n, rows, cols = images.shape
     x = np.full((n, 1, 32, 32), kBackground, dtype=np.float32)
     top, left = (32 - rows) // 2, (32 - cols) // 2

@@ -11,29 +11,13 @@ photo: each digit enlarged onto a colour picture 1000-3000 px wide (4:3), on pap
 Files are named NNNNN-L.png / .jpg (L: the digit's label), so answers can be checked. Deterministic (--seed).
 """
 import argparse
-import gzip
 import os
 import sys
 
 import cv2
 import numpy as np
 
-
-def read_idx(path):
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
-
-
-def find(data_dir, name):
-    for candidate in (name, name + ".gz"):
-        path = os.path.join(data_dir, candidate)
-        if os.path.exists(path):
-            return path
-    sys.exit(f"make_pictures.py: {name} not found in {data_dir} (make data)")
+from mnist_idx import find, read_idx
 
 
 def photo(digit, rng):
@@ -68,8 +52,8 @@ def main():
     ap.add_argument("--first", type=int, default=0, help="first training image used")
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
-    images = read_idx(find(a.data, "train-images-idx3-ubyte"))
-    labels = read_idx(find(a.data, "train-labels-idx1-ubyte"))
+    images = read_idx(find(a.data, "train-images-idx3-ubyte", "make_pictures.py"))
+    labels = read_idx(find(a.data, "train-labels-idx1-ubyte", "make_pictures.py"))
     if a.count < 1 or a.first < 0 or a.first + a.count > len(images):
         sys.exit(f"make_pictures.py: --first {a.first} --count {a.count} is outside the {len(images)} "
                  "training images")
