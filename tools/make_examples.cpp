@@ -2,6 +2,8 @@
 // made from MNIST test digits (written in pen on ruled, tinted paper, lit unevenly, with noise and JPEG
 // compression). Built and run by tools/make_examples.sh; deterministic.
 #include <cstdio>
+#include <exception>
+#include <stdexcept>
 #include <string>
 
 #include "helpers/synthetic.h"
@@ -37,15 +39,8 @@ std::vector<int> pick(const Dataset& d, const std::string& digits) {
   return out;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: make_examples MNIST_DIR OUT_DIR\n");
-    return 2;
-  }
-  const Dataset d = load_split(argv[1], Split::Test);
-  const std::string out = argv[2];
+void write_examples(const std::string& mnist_dir, const std::string& out) {
+  const Dataset d = load_split(mnist_dir, Split::Test);
   Rng rng(1998);
 
   test::PhotoStyle style;  // blue ballpoint on cream paper, lit from the upper left
@@ -75,5 +70,17 @@ int main(int argc, char** argv) {
     save_image(out + "/number-photo.jpg", rgb.data(), big.width, big.height, 3, 80);
   }
   std::printf("wrote %s/digit-photo.jpg and %s/number-photo.jpg\n", out.c_str(), out.c_str());
-  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {  // a missing MNIST or an unwritable folder: said, and exit 1
+    if (argc != 3) throw std::invalid_argument("usage: make_examples MNIST_DIR OUT_DIR");
+    write_examples(argv[1], argv[2]);
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "make_examples: %s\n", e.what());
+    return 1;
+  }
 }

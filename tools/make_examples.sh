@@ -11,9 +11,11 @@ out=docs/examples
 log=${1:-$out/train-log.jsonl}
 mkdir -p "$out"
 
-# The generator links the library and the tests' synthetic-photo helper; same flags as the build.
-c++ -std=c++20 -O2 -fopenmp -Iinclude -Itests tools/make_examples.cpp tests/helpers/synthetic.cpp \
-  build/liblenet_internal.a -lz -o build/make_examples
+# The generator links the library and the tests' synthetic-photo helper; same flags as the build, and the
+# picture libraries lenet::vision decodes and writes with (cmake/install.cmake's list for lenet-vision.pc).
+c++ -std=c++20 -O2 -fopenmp -Iinclude -Ibuild/generated/include -Itests tools/make_examples.cpp \
+  tests/helpers/synthetic.cpp build/liblenet_internal.a -lz \
+  $(pkg-config --libs libpng libjpeg libwebp libwebpdemux libtiff-4 libexif libgif) -o build/make_examples
 build/make_examples data/mnist "$out"
 
 set -x
