@@ -30,6 +30,18 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/lenetConfigVersion.cmake
 install(FILES ${PROJECT_BINARY_DIR}/lenetConfig.cmake ${PROJECT_BINARY_DIR}/lenetConfigVersion.cmake
         DESTINATION ${LENET_CMAKE_DIR})
 
+# A .pc field's dependencies: in VAR for a static library (its consumer links them itself), in VAR_PRIVATE
+# for a shared one (pkg-config --static still lists them).
+function(lenet_pc_dependencies var value)
+  if(LENET_STATIC)
+    set(${var} "${value}" PARENT_SCOPE)
+    set(${var}_PRIVATE "" PARENT_SCOPE)
+  else()
+    set(${var} "" PARENT_SCOPE)
+    set(${var}_PRIVATE "${value}" PARENT_SCOPE)
+  endif()
+endfunction()
+
 # pkg-config: the prefix is found from the .pc file's own place. With static libraries the private
 # dependencies go into Libs, so that `pkg-config --libs lenet` links without --static.
 file(RELATIVE_PATH LENET_PC_TO_PREFIX ${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/pkgconfig
@@ -40,23 +52,11 @@ foreach(lib ${OpenMP_CXX_LIB_NAMES})
   string(APPEND LENET_PC_DEPENDENCIES " -l${lib}")
 endforeach()
 string(APPEND LENET_PC_DEPENDENCIES " -pthread")
-if(LENET_STATIC)
-  set(LENET_PC_LIBS "${LENET_PC_DEPENDENCIES}")
-  set(LENET_PC_LIBS_PRIVATE "")
-else()
-  set(LENET_PC_LIBS "")
-  set(LENET_PC_LIBS_PRIVATE "${LENET_PC_DEPENDENCIES}")
-endif()
+lenet_pc_dependencies(LENET_PC_LIBS "${LENET_PC_DEPENDENCIES}")
 # pkg-config modules of lenet::vision's decoders (the same list as CMakeLists.txt's LENET_DECODERS, plus giflib's):
 # in Requires for a static lenet_vision (a consumer links them), Requires.private for a shared one.
 set(LENET_VISION_PC_MODULES "libpng libjpeg libwebp libwebpdemux libtiff-4 libexif libgif")
-if(LENET_STATIC)
-  set(LENET_VISION_PC_REQUIRES "${LENET_VISION_PC_MODULES}")
-  set(LENET_VISION_PC_REQUIRES_PRIVATE "")
-else()
-  set(LENET_VISION_PC_REQUIRES "")
-  set(LENET_VISION_PC_REQUIRES_PRIVATE "${LENET_VISION_PC_MODULES}")
-endif()
+lenet_pc_dependencies(LENET_VISION_PC_REQUIRES "${LENET_VISION_PC_MODULES}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/lenet.pc.in ${PROJECT_BINARY_DIR}/lenet.pc @ONLY)
 configure_file(${PROJECT_SOURCE_DIR}/cmake/lenet-vision.pc.in ${PROJECT_BINARY_DIR}/lenet-vision.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/lenet.pc ${PROJECT_BINARY_DIR}/lenet-vision.pc
