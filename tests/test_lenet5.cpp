@@ -546,14 +546,15 @@ TEST(Lenet5, Sqrt1998InitWithinPlusMinusOneOverRootFanIn) {
 }
 
 TEST(Lenet5, InitRuleDefaultAndNames) {
-  // The default is the rule the reproduction chose (docs/reproduction.md): init(rng) == init(rng, Paper).
+  // The default is the rule the validation split chose (docs/reproduction.md): init(rng) == init(rng, Sqrt).
   Lenet5 a(Arch::Lenet5_1998), b(Arch::Lenet5_1998), c(Arch::Lenet5_1998);
   Rng r1(5), r2(5), r3(5);
   a.init(r1);
   b.init(r2, InitRule::Paper);
   c.init(r3, InitRule::Sqrt);
-  EXPECT_EQ(a.params, b.params);
-  EXPECT_NE(a.params, c.params);
+  EXPECT_EQ(a.params, c.params);
+  EXPECT_NE(a.params, b.params);
+  EXPECT_EQ(kDefaultInitRule, InitRule::Sqrt);
   // C5 under the paper's rule is 2.4/400 = 0.006 at most; under sqrt up to 0.05.
   const TensorInfo* c5 = b.find_tensor("C5.weight");
   EXPECT_LE(*std::max_element(b.params.begin() + std::ptrdiff_t(c5->offset),

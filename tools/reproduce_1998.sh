@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # Reproduces LeNet-5 as published (docs/reproduction.md): the default lenet5-1998 recipe (MAP loss, online
-# SDLM, the paper's 20-pass schedule) with and without distortions, for several seeds, then the plot.
-# Usage: tools/reproduce_1998.sh [OUTDIR] [SEEDS...]   (default: out/reproduction, seeds 1 2)
+# SDLM, the paper's 20-pass schedule, ±1/√Fi initial weights) with and without distortions, for several seeds,
+# then the plot.
+# Usage: tools/reproduce_1998.sh [OUTDIR] [SEEDS...] [-- TRAIN-FLAGS...]   (default: out/reproduction, seeds 1 2)
+#   TRAIN-FLAGS go to every run, e.g. `-- --init paper` for the paper's ±2.4/Fi.
 # Runs two trainings at a time (one per core; online SDLM is one sample per step, so one thread each).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 out=${1:-out/reproduction}
 shift || true
-seeds=("${@:-1 2}")
-read -r -a seeds <<<"${seeds[*]}"
+seeds=()
+while (($#)) && [[ $1 != -- ]]; do
+  seeds+=("$1")
+  shift
+done
+(($#)) && shift
+extra=("$@")
+((${#seeds[@]})) || seeds=(1 2)
 lenet=./build/lenet
 [[ -x $lenet ]] || { echo "reproduce_1998.sh: build first (make build)" >&2; exit 1; }
 mkdir -p "$out"
@@ -18,7 +26,8 @@ run() {  # name seed [extra flags]
   shift 2
   /usr/bin/time -f "%e s wall, %M KB peak RSS" -o "$out/$name-s$seed.time" \
     "$lenet" train --arch lenet5-1998 --data data/mnist --seed "$seed" --threads 1 --eval-train \
-    --log "$out/$name-s$seed.jsonl" --out "$out/$name-s$seed.bin" "$@" 2>"$out/$name-s$seed.log"
+    --log "$out/$name-s$seed.jsonl" --out "$out/$name-s$seed.bin" ${extra[@]+"${extra[@]}"} "$@" \
+    2>"$out/$name-s$seed.log"
 }
 
 rm -f "$out"/*.jsonl

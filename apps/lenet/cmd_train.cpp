@@ -438,7 +438,7 @@ void add_train_command(CLI::App& app) {
                 "After each pass also measure the error on the whole training set (the paper's Fig. 5)");
   cmd->add_option("--init", o->init,
                   "lenet5-1998: initial weights uniform in +-2.4/Fi (paper, Appendix A) or +-1/sqrt(Fi) "
-                  "(sqrt); default: paper, see docs/reproduction.md")
+                  "(sqrt); default: sqrt, chosen on the validation split (docs/reproduction.md)")
       ->capture_default_str();
   cmd->add_option("--loss", o->loss, "default, xent (lenet5), map or mle (lenet5-1998)")
       ->capture_default_str();

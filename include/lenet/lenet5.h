@@ -33,11 +33,12 @@ inline LossKind default_loss(Arch arch) {
 }
 
 // How the 1998 network's weights and biases start, each uniform in ±bound(Fi), Fi = fan-in of the receiving
-// unit. Paper: ±2.4/Fi (Appendix A), the default: on the validation split the two end within noise of each
-// other (docs/reproduction.md), so nothing argues for leaving the paper. Sqrt: ±1/√Fi, the reading under
-// which this implementation's first-pass SDLM rates match the range the paper reports.
+// unit. Paper: ±2.4/Fi (Appendix A). Sqrt: ±1/√Fi, the reading under which this implementation's first-pass
+// SDLM rates match the range the paper reports, and the default: on the validation split (50,000 training
+// images to train, the other 10,000 to score; five seeds) it ends at 1.11 ± 0.03% against the paper rule's
+// 1.19 ± 0.10% (docs/reproduction.md). The test set played no part in the choice.
 enum class InitRule { Paper, Sqrt };
-inline constexpr InitRule kDefaultInitRule = InitRule::Paper;
+inline constexpr InitRule kDefaultInitRule = InitRule::Sqrt;
 std::string_view init_rule_name(InitRule rule);  // "paper", "sqrt"
 std::optional<InitRule> parse_init_rule(std::string_view name);
 
