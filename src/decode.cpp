@@ -12,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <utility>
 
 #include "decode_formats.h"
 
@@ -176,35 +177,24 @@ PictureFormat detect_format(const std::uint8_t* b, std::size_t size) {
   return other_format(b, size).empty() ? PictureFormat::kUnknown : PictureFormat::kOther;
 }
 
-GreyImage decode_grey_image(const std::uint8_t* bytes, std::size_t size, const std::string& source,
-                            long long max_pixels) {
-  if (size == 0) fail(source, "empty file");
-  if (size > kMaxImageFileBytes)
-    fail(source,
-         "file too large: " + std::to_string(size) + " bytes, limit " + std::to_string(kMaxImageFileBytes));
-  Decoded d;
-  switch (detect_format(bytes, size)) {
-    case PictureFormat::kPng:
-      d = decode_png(bytes, size, source, max_pixels);
-      break;
-    case PictureFormat::kJpeg:
-      d = decode_jpeg(bytes, size, source, max_pixels);
-      break;
-    case PictureFormat::kWebp:
-      d = decode_webp(bytes, size, source, max_pixels);
-      break;
-    case PictureFormat::kTiff:
-      d = decode_tiff(bytes, size, source, max_pixels);
-      break;
-    case PictureFormat::kGif:
-      d = decode_gif(bytes, size, source, max_pixels);
-      break;
-    case PictureFormat::kPnm:
-      d = decode_pnm(bytes, size, source, max_pixels);
-      break;
-    case PictureFormat::kBmp:
-      d = decode_bmp(bytes, size, source, max_pixels);
-      break;
+namespace {
+
+// The decoder of a format this program reads; nullptr for the others.
+FormatDecoder* decoder_for(PictureFormat format) {
+  constexpr std::pair<PictureFormat, FormatDecoder*> kDecoders[] = {
+      {PictureFormat::kPng, decode_png},   {PictureFormat::kJpeg, decode_jpeg},
+      {PictureFormat::kWebp, decode_webp}, {PictureFormat::kTiff, decode_tiff},
+      {PictureFormat::kGif, decode_gif},   {PictureFormat::kPnm, decode_pnm},
+      {PictureFormat::kBmp, decode_bmp}};
+  for (const auto& [readable, decoder] : kDecoders)
+    if (readable == format) return decoder;
+  return nullptr;
+}
+
+// Why a picture in a format this program does not read is refused, and what to do instead.
+[[noreturn]] void refuse(PictureFormat format, const std::uint8_t* bytes, std::size_t size,
+                         const std::string& source) {
+  switch (format) {
     case PictureFormat::kHeif:
       fail(source,
            "HEIC pictures are not supported; save or share it as JPEG (on an iPhone: Settings > "
@@ -213,12 +203,26 @@ GreyImage decode_grey_image(const std::uint8_t* bytes, std::size_t size, const s
       fail(source, "AVIF pictures are not supported; save it as PNG or JPEG");
     case PictureFormat::kOther:
       fail(source, other_format(bytes, size) + " are not supported; save the picture as PNG or JPEG");
-    case PictureFormat::kUnknown:
+    default:
       fail(source,
            "not a picture this program reads (PNG, JPEG, WebP, TIFF, GIF, BMP, PGM/PPM/PBM): it starts "
            "with bytes " +
                hex_start(bytes, size));
   }
+}
+
+}  // namespace
+
+GreyImage decode_grey_image(const std::uint8_t* bytes, std::size_t size, const std::string& source,
+                            long long max_pixels) {
+  if (size == 0) fail(source, "empty file");
+  if (size > kMaxImageFileBytes)
+    fail(source,
+         "file too large: " + std::to_string(size) + " bytes, limit " + std::to_string(kMaxImageFileBytes));
+  const PictureFormat format = detect_format(bytes, size);
+  FormatDecoder* const decoder = decoder_for(format);
+  if (!decoder) refuse(format, bytes, size, source);
+  Decoded d = decoder(bytes, size, source, max_pixels);
   make_upright(d);
   GreyImage img;
   img.width = d.width;

@@ -32,20 +32,9 @@ int exif_orientation(const std::uint8_t* bytes, std::size_t size);
 
 // One per format: the pixels as stored, and the orientation tag if the format carries one. Each throws
 // ImageError naming the source.
-Decoded decode_png(const std::uint8_t* bytes, std::size_t size, const std::string& source,
-                   long long max_pixels);
-Decoded decode_jpeg(const std::uint8_t* bytes, std::size_t size, const std::string& source,
-                    long long max_pixels);
-Decoded decode_webp(const std::uint8_t* bytes, std::size_t size, const std::string& source,
-                    long long max_pixels);
-Decoded decode_tiff(const std::uint8_t* bytes, std::size_t size, const std::string& source,
-                    long long max_pixels);
-Decoded decode_gif(const std::uint8_t* bytes, std::size_t size, const std::string& source,
-                   long long max_pixels);
-Decoded decode_pnm(const std::uint8_t* bytes, std::size_t size, const std::string& source,
-                   long long max_pixels);
-Decoded decode_bmp(const std::uint8_t* bytes, std::size_t size, const std::string& source,
-                   long long max_pixels);
+using FormatDecoder = Decoded(const std::uint8_t* bytes, std::size_t size, const std::string& source,
+                              long long max_pixels);
+FormatDecoder decode_png, decode_jpeg, decode_webp, decode_tiff, decode_gif, decode_pnm, decode_bmp;
 
 // Grey (1), grey + alpha (2), RGB (3) or RGBA (4) pixels as a file's bytes; empty if encoding failed.
 std::string encode_png(const std::uint8_t* pixels, int width, int height, int channels);
