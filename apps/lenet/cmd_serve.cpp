@@ -23,15 +23,8 @@ namespace lenet::app {
 namespace {
 
 struct ServeOptions {
-  std::string model;  // empty: the shipped model, found beside the program
-  std::string host = "127.0.0.1";
-  int port = 8080;
-  int threads = 8;
-  std::size_t max_body = 10u << 20;
-  int max_connections = ServerOptions{}.max_connections;
-  int max_per_ip = ServerOptions{}.max_per_ip;
-  std::string web_dir;
-  std::string precision = "fp32";
+  std::string model;     // empty: the shipped model, found beside the program
+  ServerOptions server;  // the options below are the library's own fields, with its defaults
 };
 
 std::vector<StaticFile> page_files() {
@@ -72,19 +65,11 @@ void raise_open_file_limit(int connections) {
 void run_serve(const ServeOptions& o) {
   const std::string model_path = resolve_model_path(o.model);
   const LoadedModel loaded = load_lenet5(model_path);
-  ServerOptions so;
-  so.host = o.host;
-  so.port = o.port;
-  so.threads = o.threads;
-  so.max_body_bytes = o.max_body;
-  so.max_connections = o.max_connections;
-  so.max_per_ip = o.max_per_ip;
-  raise_open_file_limit(o.max_connections);
+  ServerOptions so = o.server;
+  raise_open_file_limit(so.max_connections);
   so.files = page_files();
-  so.web_dir = o.web_dir;
   so.model_name = model_path;
-  const std::optional<Int8Lenet5> int8 = int8_network(loaded, model_path, o.precision);
-  so.precision = o.precision;
+  const std::optional<Int8Lenet5> int8 = int8_network(loaded, model_path, so.precision);
   if (int8) so.make_classifier = [&] { return make_classifier(loaded.model, 32, int8); };
   so.log = [](const std::string& line) {
     std::fprintf(stderr, "%s %s\n", timestamp().c_str(), line.c_str());
@@ -100,14 +85,14 @@ void run_serve(const ServeOptions& o) {
 
   DigitServer server(loaded, so);
   server.start();
-  const std::string host = o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host;
+  const std::string host = so.host.find(':') != std::string::npos ? "[" + so.host + "]" : so.host;
   std::fprintf(stderr,
                "lenet serve: listening on http://%s:%d/ (model %s, %s, %s, %d threads); Ctrl-C stops\n",
                host.c_str(), server.port(), model_path.c_str(),
-               std::string(arch_name(loaded.model.arch())).c_str(), o.precision.c_str(), o.threads);
-  if (o.host != "127.0.0.1" && o.host != "localhost" && o.host != "::1")
+               std::string(arch_name(loaded.model.arch())).c_str(), so.precision.c_str(), so.threads);
+  if (so.host != "127.0.0.1" && so.host != "localhost" && so.host != "::1")
     std::fprintf(stderr, "lenet serve: note: %s is not loopback; anyone who can reach it can use the demo\n",
-                 o.host.c_str());
+                 so.host.c_str());
   int sig = 0;
   sigwait(&stop_signals, &sig);
   std::fprintf(stderr, "lenet serve: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
@@ -121,25 +106,27 @@ void add_serve_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "serve", "Serve the web demo (draw a digit, watch LeNet-5 read it) and its JSON API");
   cmd->add_option("--model", o->model, kModelHelp);
-  add_precision_option(cmd, o->precision);
-  cmd->add_option("--host", o->host, "Address to listen on (127.0.0.1: this machine only)")
+  add_precision_option(cmd, o->server.precision);
+  cmd->add_option("--host", o->server.host, "Address to listen on (127.0.0.1: this machine only)")
       ->capture_default_str();
-  cmd->add_option("--port", o->port, "Port (0: any free port, printed at start)")
+  cmd->add_option("--port", o->server.port, "Port (0: any free port, printed at start)")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
-  cmd->add_option("--threads", o->threads, "Requests classified at once (worker threads)")
+  cmd->add_option("--threads", o->server.threads, "Requests classified at once (worker threads)")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
-  cmd->add_option("--max-body", o->max_body, "Largest request body in bytes (larger: 413)")
+  cmd->add_option("--max-body", o->server.max_body_bytes, "Largest request body in bytes (larger: 413)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t(1024), std::size_t(1) << 30));
-  cmd->add_option("--max-connections", o->max_connections, "Open connections in all (more: refused)")
+  cmd->add_option("--max-connections", o->server.max_connections, "Open connections in all (more: refused)")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
-  cmd->add_option("--max-per-ip", o->max_per_ip, "Open connections from one client address (more: refused)")
+  cmd->add_option("--max-per-ip", o->server.max_per_ip,
+                  "Open connections from one client address (more: refused)")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
-  cmd->add_option("--web", o->web_dir, "Serve the page from this directory instead of the built-in copy");
+  cmd->add_option("--web", o->server.web_dir,
+                  "Serve the page from this directory instead of the built-in copy");
   cmd->callback([o] { run_serve(*o); });
 }
 
