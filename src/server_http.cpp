@@ -216,7 +216,8 @@ void check_framing(const HeaderScan& h, const Request& req, int max_headers, std
   }
 }
 
-// C1, S2, C3 and S4 of the sample in slot 0 of the classifier's last batch.
+// C1, S2, C3 and S4 of the sample in slot 0 of the classifier's last batch: always the fp32 network's
+// (an int8 server's answer comes from its int8 network, which keeps no maps), and each layer says so.
 nlohmann::json feature_maps_json(const std::vector<LayerInfo>& map_layers, const Activations& a) {
   nlohmann::json out = nlohmann::json::array();
   for (const LayerInfo& l : map_layers) {
@@ -230,6 +231,7 @@ nlohmann::json feature_maps_json(const std::vector<LayerInfo>& map_layers, const
       pixels[i] = range > 0 ? int(std::lround(255.0f * (buf[i] - *lo) / range)) : 0;
     out.push_back({{"name", l.name},
                    {"description", l.description},
+                   {"precision", "fp32"},
                    {"maps", l.output[0]},
                    {"height", l.output[1]},
                    {"width", l.output[2]},

@@ -7,6 +7,7 @@
 
 #include "helpers/paths.h"
 #include "helpers/shell.h"
+#include "lenet/lenet5_io.h"
 
 namespace lenet {
 namespace {
@@ -45,9 +46,22 @@ TEST(CliInt8, QuantizedShippedModelKeepsItsAccuracy) {
   EXPECT_EQ(digit("int8"), digit("fp32"));
 }
 
+TEST(CliInt8, TheShippedModelCarriesItsScales) {
+  const LoadedModel loaded = load_lenet5(test::source_path("models/lenet5.bin"));
+  ASSERT_TRUE(loaded.config.contains("int8")) << loaded.config.dump();
+  EXPECT_EQ(loaded.config["int8"]["calibration_images"], 2000);
+  if (!test::mnist_available()) GTEST_SKIP() << "MNIST not in " << test::mnist_dir() << " (make data)";
+  const double fp32 = eval_accuracy(test::source_path("models/lenet5.bin"), "fp32");
+  EXPECT_NEAR(eval_accuracy(test::source_path("models/lenet5.bin"), "int8"), fp32, 0.0005);
+}
+
 TEST(CliInt8, AModelWithoutScalesIsRefusedNamingLenetQuantize) {
-  const test::ShellRun r = run_lenet("eval --precision int8 --model " +
-                                     test::source_path("models/lenet5.bin") + " --data " + test::mnist_dir());
+  LoadedModel loaded = load_lenet5(test::source_path("models/lenet5.bin"));
+  loaded.config.erase("int8");
+  const std::string unscaled = test::temp_path("lenet5-no-int8.bin");
+  save_lenet5(unscaled, loaded.model, loaded.config);
+  const test::ShellRun r =
+      run_lenet("eval --precision int8 --model " + unscaled + " --data " + test::mnist_dir());
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.out.find("lenet quantize"), std::string::npos) << r.out;
   const test::ShellRun bad =

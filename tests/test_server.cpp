@@ -21,6 +21,7 @@
 #include "lenet/classify.h"
 #include "lenet/idx.h"
 #include "lenet/image.h"
+#include "lenet/quantize.h"
 #include "lenet/segment.h"
 #include "lenet/server.h"
 
@@ -301,6 +302,29 @@ TEST_F(ServerTest, FeatureMapsOnRequest) {
       EXPECT_LE(layer["min"].get<float>(), layer["max"].get<float>());
     }
   }
+}
+
+// serve --precision int8: the answer is the int8 network's (the shipped model carries its scales), the
+// maps the fp32 network's, and each map layer says so.
+TEST_F(ServerTest, Int8ServerAnswersWithInt8AndLabelsItsMapsFp32) {
+  const Int8Lenet5 net = int8_network(*loaded_, "models/lenet5.bin");
+  ServerOptions o;
+  o.precision = "int8";
+  o.make_classifier = [&] { return int8_classifier(loaded_->model, 4, net); };
+  start(o);
+  const MnistImage image = preprocess_digit(write_digits("7"));
+  DigitClassifier local = int8_classifier(loaded_->model, 1, net);
+  const DigitGuess want = local.classify(image);
+  const auto [status, j] = post("/api/predict?maps=1", pixels_json(image), "application/json");
+  ASSERT_EQ(status, 200) << j.dump();
+  EXPECT_EQ(j["digit"], want.digit);
+  EXPECT_FLOAT_EQ(j["confidence"].get<float>(), want.confidence);
+  ASSERT_EQ(j["maps"].size(), 4u);
+  for (const auto& layer : j["maps"]) EXPECT_EQ(layer["precision"], "fp32") << layer["name"];
+  auto model = client().Get("/api/model");
+  ASSERT_TRUE(model);
+  EXPECT_EQ(nlohmann::json::parse(model->body)["precision"], "int8");
+  server_.reset();  // before net goes out of scope: the workers' classifiers point to it
 }
 
 TEST_F(ServerTest, ImageFilesArePreprocessedAndClassified) {

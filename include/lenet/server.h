@@ -12,8 +12,9 @@
 //   POST /api/read      an image file of a row of digits; ?reject=0..1 writes '?' for less confident digits
 //                       -> {"text", "width", "height", "digits": [{"digit", "confidence", "probabilities",
 //                          "box": {"x", "y", "w", "h"}, "input": [784]}]}
-// Feature maps: [{"name": "C1", "maps", "height", "width", "min", "max", "pixels": [maps·h·w values
-// 0..255, (x − min) / (max − min) over the whole layer]}] for C1, S2, C3 and S4 of that input.
+// Feature maps: [{"name": "C1", "precision": "fp32", "maps", "height", "width", "min", "max", "pixels":
+// [maps·h·w values 0..255, (x − min) / (max − min) over the whole layer]}] for C1, S2, C3 and S4 of that
+// input, from the fp32 network even when the answer is the int8 network's.
 //
 // Protocol limits (docs/serving.md says why each is what it is): a request head must arrive whole within
 // head_timeout_ms of the connection opening or of the previous answer (which also ends idle keep-alives);
