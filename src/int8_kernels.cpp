@@ -44,31 +44,18 @@ Isa isa() {
 #define LENET_TARGET_VNNI
 #endif
 
-template <class F>
+template <Isa I, class F>
 LENET_TARGET_VNNI LENET_NO_PCOM void run_vnni(const F& f) {
-  f.template operator()<Isa::Vnni512>();
+  f.template operator()<I>();
 }
-template <class F>
-LENET_TARGET_AVX2 LENET_NO_PCOM void run_avx2(const F& f) {
-  f.template operator()<Isa::Avx2>();
-}
-template <class F>
-LENET_NO_PCOM void run_portable(const F& f) {
-  f.template operator()<Isa::Portable>();
-}
+// f.template operator()<S>() for the ISA in use (simd.h's dispatch, with VNNI at the top).
 template <class F>
 void dispatch(const F& f) {
-#if LENET_X86_DISPATCH
-  switch (isa()) {
-    case Isa::Vnni512:
-      return run_vnni(f);
-    case Isa::Avx2:
-      return run_avx2(f);
-    case Isa::Portable:
-      break;
-  }
-#endif
-  run_portable(f);
+  const Isa s = isa();
+  const simd::Level l = s == Isa::Vnni512 ? simd::Level::Avx512
+                        : s == Isa::Avx2  ? simd::Level::Avx2
+                                          : simd::Level::Portable;
+  simd::dispatch_to<Isa::Avx2, Isa::Portable>(l, &run_vnni<Isa::Vnni512, F>, f);
 }
 
 // acc + Σ over each lane's 4 bytes of a (unsigned) × w (signed).
@@ -302,34 +289,13 @@ LENET_INLINE inline void fc_images(void* out, const std::uint8_t* in, const Int8
 template <Isa S, bool Logits>
 LENET_INLINE inline void fc_fast(void* out, const std::uint8_t* in, const Int8Layer& fc, int n) {
   assert(fc.in_bytes % 4 == 0 && fc.out_lanes % 16 == 0);
-  // Blocks of up to 8 vectors of outputs (C5: 8, F6: 6, OUTPUT: 1).
+  // Blocks of up to 8 vectors of outputs (C5: 8, F6: 6, OUTPUT: 1); each count is its own instantiation.
   for (int block = 0; block < fc.out_lanes / 16; block += 8) {
-    switch (std::min(8, fc.out_lanes / 16 - block)) {
-      case 1:
-        fc_images<S, 1, Logits>(out, in, fc, n, block);
-        break;
-      case 2:
-        fc_images<S, 2, Logits>(out, in, fc, n, block);
-        break;
-      case 3:
-        fc_images<S, 3, Logits>(out, in, fc, n, block);
-        break;
-      case 4:
-        fc_images<S, 4, Logits>(out, in, fc, n, block);
-        break;
-      case 5:
-        fc_images<S, 5, Logits>(out, in, fc, n, block);
-        break;
-      case 6:
-        fc_images<S, 6, Logits>(out, in, fc, n, block);
-        break;
-      case 7:
-        fc_images<S, 7, Logits>(out, in, fc, n, block);
-        break;
-      default:
-        fc_images<S, 8, Logits>(out, in, fc, n, block);
-        break;
+    const int vectors = std::min(8, fc.out_lanes / 16 - block);
+    [&]<int... K>(std::integer_sequence<int, K...>) LENET_INLINE {
+      ((vectors == K + 1 ? fc_images<S, K + 1, Logits>(out, in, fc, n, block) : void()), ...);
     }
+    (std::make_integer_sequence<int, 8>{});
   }
 }
 

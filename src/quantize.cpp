@@ -115,18 +115,24 @@ void put_byte(std::int32_t& quad, int j, std::int8_t v) {
       std::int32_t((std::uint32_t(quad) & ~(0xFFu << (8 * j))) | (std::uint32_t(std::uint8_t(v)) << (8 * j)));
 }
 
+// A layer with its sizes set and weights, scales and offsets all zero (what padding must hold).
+Int8Layer zero_layer(int outputs, int out_lanes, std::size_t weight_quads, int in_bytes = 0) {
+  Int8Layer l;
+  l.in_bytes = in_bytes;
+  l.out_lanes = out_lanes;
+  l.outputs = outputs;
+  l.weight.assign(weight_quads, 0);
+  l.scale.assign(std::size_t(out_lanes), 0.0f);
+  l.offset.assign(std::size_t(out_lanes), 0.0f);
+  return l;
+}
+
 // A full layer: weights (outputs, inputs) in the fp32 model; input byte k of the int8 layer reads fp32
 // input in_index(k) (or nothing, −1).
 template <class InIndex>
 Int8Layer full_layer(const float* w, const float* bias, int outputs, int inputs, int in_bytes, int out_lanes,
                      float in_step, float out_step, const InIndex& in_index) {
-  Int8Layer l;
-  l.in_bytes = in_bytes;
-  l.out_lanes = out_lanes;
-  l.outputs = outputs;
-  l.weight.assign(std::size_t(in_bytes / 4) * std::size_t(out_lanes), 0);
-  l.scale.assign(std::size_t(out_lanes), 0.0f);
-  l.offset.assign(std::size_t(out_lanes), 0.0f);
+  Int8Layer l = zero_layer(outputs, out_lanes, std::size_t(in_bytes / 4) * std::size_t(out_lanes), in_bytes);
   std::vector<std::int8_t> q(static_cast<std::size_t>(inputs));
   for (int o = 0; o < outputs; ++o) {
     const float step = quantize_map(q.data(), w + std::size_t(o) * inputs, inputs);
@@ -152,11 +158,7 @@ Int8Lenet5::Int8Lenet5(const Lenet5& model, const Int8Scales& s) : scales_(s) {
 
   // C1 reads pixel levels: the network's input is x = background + ink_step · level (image_to_input).
   constexpr float kInkStep = (kInputInk - kInputBackground) / 255.0f;
-  c1.outputs = 6;
-  c1.out_lanes = 16;
-  c1.weight.assign(6 * 5 * 2, 0);
-  c1.scale.assign(16, 0.0f);
-  c1.offset.assign(16, 0.0f);
+  c1 = zero_layer(6, 16, 6 * 5 * 2);
   for (int c = 0; c < 6; ++c) {
     std::int8_t q[25];
     const float step = quantize_map(q, p + model.at.c1_w + std::size_t(c) * 25, 25);
@@ -172,11 +174,7 @@ Int8Lenet5::Int8Lenet5(const Lenet5& model, const Int8Scales& s) : scales_(s) {
   }
 
   // C3 reads S2's HWC rows: byte b of kernel row kh is (kw, map) = (b / 6, b % 6).
-  c3.outputs = 16;
-  c3.out_lanes = 16;
-  c3.weight.assign(5 * 8 * 16, 0);
-  c3.scale.assign(16, 0.0f);
-  c3.offset.assign(16, 0.0f);
+  c3 = zero_layer(16, 16, 5 * 8 * 16);
   for (int o = 0; o < 16; ++o) {
     std::int8_t q[150];  // (6, 5, 5)
     const float step = quantize_map(q, p + model.at.c3_w + std::size_t(o) * 150, 150);

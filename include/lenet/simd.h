@@ -334,33 +334,42 @@ LENET_INLINE inline float sum(const float* p, std::size_t n) {
 // turns the broadcasts of the convolution tiles into register shuffling and spills; it is off here.
 #define LENET_NO_PCOM __attribute__((optimize("no-predictive-commoning")))
 
-// Runs f.template operator()<W>() compiled for the level in use. f is a generic lambda marked LENET_INLINE,
-// e.g. dispatch([&]<int W>() LENET_INLINE { my_kernel<W>(out, in, n); });
-template <class F>
+// Runs f.template operator()<V>() compiled for AVX-512, AVX2+FMA or plain x86-64. f is a generic lambda
+// marked LENET_INLINE, e.g. dispatch([&]<int W>() LENET_INLINE { my_kernel<W>(out, in, n); });
+template <auto V, class F>
 LENET_TARGET_AVX512 LENET_NO_PCOM void run_avx512(const F& f) {
-  f.template operator()<16>();
+  f.template operator()<V>();
 }
-template <class F>
+template <auto V, class F>
 LENET_TARGET_AVX2 LENET_NO_PCOM void run_avx2(const F& f) {
-  f.template operator()<8>();
+  f.template operator()<V>();
 }
-template <class F>
+template <auto V, class F>
 LENET_NO_PCOM void run_portable(const F& f) {
-  f.template operator()<4>();
+  f.template operator()<V>();
 }
-template <class F>
-void dispatch(const F& f) {
+
+// Runs the version of f for level l: `top` on Level::Avx512 (run_avx512, or a runner compiled for more
+// than AVX-512, like the int8 kernels' VNNI one), run_avx2<Avx2V> on AVX2, run_portable<PortableV> else.
+template <auto Avx2V, auto PortableV, class F>
+void dispatch_to([[maybe_unused]] Level l, [[maybe_unused]] void (*top)(const F&), const F& f) {
 #if LENET_X86_DISPATCH
-  switch (level()) {
+  switch (l) {
     case Level::Avx512:
-      return run_avx512(f);
+      return top(f);
     case Level::Avx2:
-      return run_avx2(f);
+      return run_avx2<Avx2V>(f);
     case Level::Portable:
       break;
   }
 #endif
-  run_portable(f);
+  run_portable<PortableV>(f);
+}
+
+// f.template operator()<W>() for the level in use, W its vector width in floats.
+template <class F>
+void dispatch(const F& f) {
+  dispatch_to<8, 4>(level(), &run_avx512<16, F>, f);
 }
 
 }  // namespace lenet::simd
