@@ -165,28 +165,29 @@ LENET_INLINE inline void c1s2_fast(std::uint8_t* s2, const std::uint8_t* image, 
       q[r][1][1] = c1_quads<1, 1>(row, k64);
     }
     for (int py = 0; py < 14; ++py) {
-      I16 best[6][2];
-#pragma GCC unroll 2
-      for (int dy = 0; dy < 2; ++dy) {
-        const int y = 2 * py + dy;
-        I16 acc[6][2] = {};
+      // The two C1 rows that S2 pools, 2·py and 2·py + 1, side by side: each weight broadcast feeds four
+      // vpdpbusd (2 rows × 2 column vectors), and 24 independent sums hide vpdpbusd's latency.
+      I16 acc[2][6][2] = {};
 #pragma GCC unroll 5
-        for (int kh = 0; kh < 5; ++kh)
+      for (int kh = 0; kh < 5; ++kh)
 #pragma GCC unroll 2
-          for (int h = 0; h < 2; ++h) {
-            const I16 a0 = q[y + kh][h][0], a1 = q[y + kh][h][1];
+        for (int h = 0; h < 2; ++h) {
+          const I16 a00 = q[2 * py + kh][h][0], a01 = q[2 * py + kh][h][1];
+          const I16 a10 = q[2 * py + 1 + kh][h][0], a11 = q[2 * py + 1 + kh][h][1];
 #pragma GCC unroll 6
-            for (int c = 0; c < 6; ++c) {
-              const I16 wq = splat32<S>(w[(c * 5 + kh) * 2 + h]);
-              acc[c][0] = dpbusd<S>(acc[c][0], a0, wq);
-              acc[c][1] = dpbusd<S>(acc[c][1], a1, wq);
-            }
+          for (int c = 0; c < 6; ++c) {
+            const I16 wq = splat32<S>(w[(c * 5 + kh) * 2 + h]);
+            acc[0][c][0] = dpbusd<S>(acc[0][c][0], a00, wq);
+            acc[0][c][1] = dpbusd<S>(acc[0][c][1], a01, wq);
+            acc[1][c][0] = dpbusd<S>(acc[1][c][0], a10, wq);
+            acc[1][c][1] = dpbusd<S>(acc[1][c][1], a11, wq);
           }
-#pragma GCC unroll 6
-        for (int c = 0; c < 6; ++c) {
-          best[c][0] = dy ? max(best[c][0], acc[c][0]) : acc[c][0];
-          best[c][1] = dy ? max(best[c][1], acc[c][1]) : acc[c][1];
         }
+      I16 best[6][2];
+#pragma GCC unroll 6
+      for (int c = 0; c < 6; ++c) {
+        best[c][0] = max(acc[0][c][0], acc[1][c][0]);
+        best[c][1] = max(acc[0][c][1], acc[1][c][1]);
       }
       // S2 along x, then the requantisation (monotone, so it commutes with the max) of 14 columns.
       U8x16 b[6];
