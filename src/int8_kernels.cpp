@@ -195,7 +195,8 @@ LENET_INLINE inline void c1s2_fast(std::uint8_t* s2, const std::uint8_t* image, 
       for (int c = 0; c < 6; ++c) {
         const I16 m =
             max(alternate<0>(best[c][0], best[c][1], k16), alternate<1>(best[c][0], best[c][1], k16));
-        b[c] = __builtin_convertvector(requantize(m, F16{} + c1.scale[c], F16{} + c1.offset[c]), U8x16);
+        // s − 0 is s in every lane (0 + s is not, for s = −0), so this is one broadcast from memory.
+        b[c] = __builtin_convertvector(requantize(m, c1.scale[c] - F16{}, c1.offset[c] - F16{}), U8x16);
       }
       const U8x64 lo = concat(concat(b[0], b[1], k32), concat(b[2], b[3], k32), k64);
       const U8x64 hi = concat(concat(b[4], b[5], k32), concat(U8x16{}, U8x16{}, k32), k64);
