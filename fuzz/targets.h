@@ -2,14 +2,21 @@
 // tests/test_fuzz_corpus.cpp, which replays every committed seed and regression input in every test build.
 #pragma once
 #include <netinet/in.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "lenet/checkpoint.h"
@@ -20,6 +27,7 @@
 #include "lenet/model_file.h"
 #include "lenet/segment.h"
 #include "lenet/server.h"
+#include "lenet/server_api.h"
 
 // Each target catches only the error type its reader promises (DataError, ModelFileError, ...): anything
 // else escaping, like a crash or a sanitizer report, is a bug the fuzzer reports.
@@ -108,25 +116,118 @@ inline void image(const std::uint8_t* data, std::size_t size) {
   }
 }
 
-// The bytes as what a client sends `lenet serve` over one connection: requests, several, or garbage. The
-// server (pictures limited to 1/4 Mpixel, as above) listens on a loopback port for the whole session; the
-// client sends everything, closes its side and reads the answers until the server closes.
+// The server's limits in the fuzzers: pictures of at most 1/4 Mpixel (as above), bodies of at most 1 MB.
+inline ServerOptions fuzz_server_options() {
+  ServerOptions o;
+  o.port = 0;
+  o.threads = 4;
+  o.max_body_bytes = 1 << 20;
+  o.max_image_pixels = 1 << 18;
+  o.files = {{"/", "text/html", "<!doctype html><title>lenet</title>"}};
+  return o;
+}
+
+// One request as libmicrohttpd would hand it over, cut out of raw bytes with the leniency of a fuzz
+// harness: the request line "METHOD TARGET ...", header lines "Name: value" up to an empty line (lines
+// without a colon skipped), then the body: its Content-Length bytes if it has one valid length, de-chunked
+// if chunked (as far as the chunks are well formed), else the rest.
+struct RawRequest {
+  std::string method, target;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+inline RawRequest split_request(std::string_view bytes) {
+  RawRequest r;
+  const auto next_line = [&bytes]() {
+    const std::size_t end = bytes.find('\n');
+    std::string_view line = bytes.substr(0, end);
+    bytes.remove_prefix(end == std::string_view::npos ? bytes.size() : end + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    return line;
+  };
+  const auto trim = [](std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+  };
+  std::string_view line = next_line();
+  const std::size_t space = line.find(' ');
+  r.method = line.substr(0, space);
+  if (space != std::string_view::npos) {
+    line.remove_prefix(space + 1);
+    r.target = line.substr(0, line.find(' '));
+  }
+  bool chunked = false;
+  int lengths = 0;
+  std::size_t length = 0;
+  while (!bytes.empty()) {
+    line = next_line();
+    if (line.empty()) break;
+    const std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    const std::string name(trim(line.substr(0, colon))), value(trim(line.substr(colon + 1)));
+    if (strcasecmp(name.c_str(), "Transfer-Encoding") == 0) chunked = value == "chunked";
+    if (strcasecmp(name.c_str(), "Content-Length") == 0) {
+      ++lengths;
+      length =
+          value.size() < 10 && !value.empty() && value.find_first_not_of("0123456789") == std::string::npos
+              ? std::size_t(std::stoul(value))
+              : bytes.size();
+    }
+    r.headers.emplace_back(name, value);
+  }
+  if (chunked) {
+    while (!bytes.empty()) {
+      const std::string_view size_line = next_line();
+      char* end = nullptr;
+      const std::string hex(size_line.substr(0, size_line.find(';')));
+      const unsigned long n = std::strtoul(hex.c_str(), &end, 16);
+      if (end == hex.c_str() || n == 0 || n > bytes.size()) break;
+      r.body.append(bytes.substr(0, n));
+      bytes.remove_prefix(n);
+      next_line();  // the CRLF after the chunk
+    }
+  } else {
+    r.body = bytes.substr(0, lengths == 1 ? std::min(length, bytes.size()) : bytes.size());
+  }
+  return r;
+}
+
+// What every answer must be, whatever was asked: a status that HTTP knows, and JSON where it says JSON
+// (an error as {"error": text, "status": the same status}). A violation is an exception no target catches.
+inline void check_response(const http::Response& r) {
+  if (r.closed) return;
+  if (r.status < 200 || r.status > 599) throw std::logic_error("status " + std::to_string(r.status));
+  if (r.content_type != "application/json") return;
+  const nlohmann::json j = nlohmann::json::parse(r.body);  // throws if it is not JSON
+  if (r.status >= 400 &&
+      !(j.is_object() && j.value("status", 0) == r.status && j.contains("error") && j["error"].is_string()))
+    throw std::logic_error("error answer " + std::to_string(r.status) + " is not {error, status}: " + r.body);
+}
+
+// The bytes as one request to `lenet serve`, straight into the server's own code (http::respond: target
+// decoding, framing checks, routing, JSON, picture decoding, predict and read), without sockets.
 inline void http(const std::uint8_t* data, std::size_t size) {
+  static http::Api api(random_model(), fuzz_server_options());
+  static DigitClassifier classifier(random_model().model);
+  const RawRequest r = split_request(std::string_view(reinterpret_cast<const char*>(data), size));
+  check_response(http::respond(api, classifier, r.method, r.target, r.headers, r.body));
+}
+
+// The bytes as what a client sends `lenet serve` over one connection: requests, several, or garbage,
+// through libmicrohttpd. Too slow for a fuzzer (a connection each); tests/test_fuzz_corpus.cpp replays the
+// committed http inputs this way too. The server listens on a loopback port for the whole process; the
+// client sends everything, closes its side and reads the answers until the server closes.
+inline void http_socket(const std::uint8_t* data, std::size_t size) {
   static DigitServer* server = [] {
-    ServerOptions o;
-    o.port = 0;
-    o.threads = 4;
-    o.max_body_bytes = 1 << 20;
-    o.max_image_pixels = 1 << 18;
-    o.files = {{"/", "text/html", "<!doctype html><title>lenet</title>"}};
-    auto* s = new DigitServer(random_model(), o);  // never deleted: it serves until the process ends
+    auto* s = new DigitServer(random_model(), fuzz_server_options());  // never deleted: serves until exit
     s->start();
     return s;
   }();
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return;
-  const timeval timeout{10,
-                        0};  // a server that answers nothing in 10 s is hung: libFuzzer's -timeout says so
+  const timeval timeout{10, 0};  // a server that answers nothing in 10 s is hung
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
   sockaddr_in addr{};

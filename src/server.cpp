@@ -3,37 +3,26 @@
 // each.
 #include "lenet/server.h"
 
-#include <fcntl.h>
-#include <linux/openat2.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <chrono>
-#include <cmath>
 #include <condition_variable>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <deque>
-#include <map>
 #include <mutex>
-#include <new>
 #include <set>
 #include <thread>
 
 #include "lenet/classify.h"
-#include "lenet/image.h"
-#include "lenet/segment.h"
+#include "lenet/server_api.h"
 #include "lenet/server_http.h"
 
 namespace lenet {
@@ -47,12 +36,6 @@ constexpr int kListenBacklog = 1024;      // the kernel caps it at net.core.soma
 constexpr int kWatchdogPeriodMs = 200;    // how often deadlines are checked
 constexpr std::size_t kMaxQueued = 4096;  // pictures waiting for a worker; beyond: 503
 
-double thread_cpu_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) / 1e6;
-}
-
 // Where a connection is in its current request; the watchdog enforces the deadline of each phase.
 enum class Phase { Head, Body, Working, Answering };
 
@@ -61,133 +44,21 @@ struct Connection {
   int fd = -1;
   std::string address;
   Phase phase = Phase::Head;
-  Clock::time_point since = Clock::now();
-  bool dropped = false;  // shut down by the watchdog
-  std::string raw_uri;   // as sent, before libmicrohttpd unescapes it
+  Clock::time_point request_start = Clock::now();  // connection opened, or the previous answer queued
+  bool dropped = false;                            // shut down by the watchdog
+  std::string raw_uri;                             // as sent, before libmicrohttpd unescapes it
   std::unique_ptr<Request> request;
 };
 
 MHD_Result scan_header(void* cls, MHD_ValueKind, const char* key, const char* value) {
-  auto* s = static_cast<HeaderScan*>(cls);
-  ++s->count;
-  if (strcasecmp(key, "Content-Length") == 0) {
-    ++s->content_lengths;
-    s->content_length = value ? value : "";
-  } else if (strcasecmp(key, "Transfer-Encoding") == 0) {
-    s->transfer_encoding = value ? value : "";
-  }
+  static_cast<HeaderScan*>(cls)->add(key ? key : "", value ? value : "");
   return MHD_YES;
 }
 
 }  // namespace
 
 struct DigitServer::Impl {
-  Impl(const LoadedModel& loaded, ServerOptions o) : model(loaded.model), options(std::move(o)) {
-    info = {{"arch", std::string(arch_name(model.arch()))},
-            {"parameters", model.parameter_count()},
-            {"input", {1, kInputSide, kInputSide}},
-            {"model", options.model_name},
-            {"precision", options.precision},
-            {"config", loaded.config}};
-    if (loaded.config.contains("test_accuracy")) info["test_accuracy"] = loaded.config["test_accuracy"];
-    for (const LayerInfo& l : model.layers()) {
-      info["layers"].push_back({{"name", l.name},
-                                {"description", l.description},
-                                {"output", l.output},
-                                {"parameters", l.parameters},
-                                {"multiply_adds", l.connections}});
-      if (l.name == "C1" || l.name == "S2" || l.name == "C3" || l.name == "S4") map_layers.push_back(l);
-    }
-    info_body =
-        info.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // name need not be UTF-8
-  }
-
-  // ---- the endpoints that run the network (on a worker thread) ----
-
-  void predict(DigitClassifier& classifier, Request& req) {
-    const std::string type = media_type(req.content_type);
-    PixelRequest r;
-    if (type == "application/json") {
-      r = parse_pixel_request(req.body);
-      r.maps = r.maps || query_flag(req, "maps");
-    } else if (is_image_type(type)) {
-      r.maps = query_flag(req, "maps");
-      r.image = preprocess_digit(decode_upload(req.body, options.max_image_pixels));
-    } else {
-      throw HttpError(
-          415, "unsupported Content-Type '" + type +
-                   "': send an image (image/png, image/jpeg, ...) or application/json {\"pixels\": [...]}");
-    }
-    const DigitGuess g = classifier.classify(r.image);
-    nlohmann::json j = guess_json(g);
-    j["input"] = image_json(r.image);
-    if (r.maps && options.make_classifier) {
-      DigitClassifier fp32(model, 1);
-      fp32.classify(r.image);
-      j["maps"] = feature_maps_json(map_layers, fp32.activations());
-    } else if (r.maps) {
-      j["maps"] = feature_maps_json(map_layers, classifier.activations());
-    }
-    req.answer = j.dump();
-  }
-
-  void read(DigitClassifier& classifier, Request& req) {
-    const std::string type = media_type(req.content_type);
-    if (!is_image_type(type))
-      throw HttpError(415,
-                      "unsupported Content-Type '" + type + "': send an image (image/png, image/jpeg, ...)");
-    ReadOptions ro;
-    if (req.has_param("reject")) {
-      const std::string v = req.param("reject");
-      char* end = nullptr;
-      ro.reject_below = std::strtof(v.c_str(), &end);
-      if (v.empty() || *end != '\0' || !(ro.reject_below >= 0 && ro.reject_below <= 1))
-        throw HttpError(400, "query parameter reject must be a number in 0..1, not '" + v + "'");
-    }
-    const GreyImage grey = decode_upload(req.body, options.max_image_pixels);
-    const Reading reading = read_number(classifier, grey, ro);
-    nlohmann::json digits = nlohmann::json::array();
-    for (const ReadDigit& d : reading.digits) {
-      nlohmann::json j = guess_json(d.guess);
-      j["box"] = {{"x", d.box.x}, {"y", d.box.y}, {"w", d.box.w}, {"h", d.box.h}};
-      j["input"] = image_json(d.input);
-      digits.push_back(std::move(j));
-    }
-    req.answer = nlohmann::json{
-        {"text", reading.text},
-        {"width", grey.width},
-        {"height", grey.height},
-        {"digits",
-         digits}}.dump();
-  }
-
-  // Runs one request's endpoint; every failure becomes a JSON error (the one place exceptions map to codes).
-  void run(DigitClassifier& classifier, Request& req) {
-    const double cpu0 = thread_cpu_ms();
-    try {
-      req.status = 200;
-      if (req.too_large)
-        throw HttpError(413, "request body larger than the limit of " +
-                                 std::to_string(options.max_body_bytes) + " bytes");
-      if (req.path == "/api/predict")
-        predict(classifier, req);
-      else
-        read(classifier, req);
-    } catch (const HttpError& e) {
-      req.fail(e.status, e.what());
-    } catch (const ImageError& e) {
-      req.fail(422, e.what());
-    } catch (const std::bad_alloc&) {
-      req.fail(503, "out of memory");
-    } catch (const std::exception& e) {
-      req.fail(500, std::string("internal error: ") + e.what());
-    } catch (...) {
-      req.fail(500, "internal error");
-    }
-    req.cpu_ms = thread_cpu_ms() - cpu0;
-    req.body.clear();
-    req.body.shrink_to_fit();
-  }
+  Impl(const LoadedModel& loaded, ServerOptions o) : loaded_model(loaded), options(std::move(o)) {}
 
   // ---- workers ----
 
@@ -197,7 +68,8 @@ struct DigitServer::Impl {
   };
 
   void worker_loop() {
-    DigitClassifier classifier = options.make_classifier ? options.make_classifier() : DigitClassifier(model);
+    DigitClassifier classifier =
+        options.make_classifier ? options.make_classifier() : DigitClassifier(loaded_model.model);
     for (;;) {
       Job job{};
       {
@@ -207,7 +79,7 @@ struct DigitServer::Impl {
         job = jobs.front();
         jobs.pop_front();
       }
-      run(classifier, *job.request);
+      api->run(classifier, *job.request);
       job.request->answered = true;
       MHD_resume_connection(job.connection);
     }
@@ -239,7 +111,6 @@ struct DigitServer::Impl {
     if (conn) {
       std::lock_guard<std::mutex> lock(conns_mutex);
       conn->phase = Phase::Answering;
-      conn->since = Clock::now();
     }
     if (options.log) {
       // "127.0.0.1 POST /api/predict 200 5120B 3.2ms"
@@ -258,71 +129,13 @@ struct DigitServer::Impl {
     return ok;
   }
 
-  // A file of the page: built in, or from --web, opened beneath the directory (no symlink or ".." out).
-  MHD_Result serve_file(MHD_Connection* connection, Connection* conn, Request& req) {
-    static const std::vector<std::pair<std::string, std::string>> page_headers = {
-        {"Content-Security-Policy", "default-src 'self'; img-src 'self' blob: data:"},
-        {"X-Content-Type-Options", "nosniff"},
-        {"Cache-Control", "no-cache"}};
-    if (web_dir_fd < 0) {
-      for (const StaticFile& f : options.files)
-        if (f.path == req.path) {
-          req.answer = f.body;
-          req.answer_type = f.content_type;
-          req.headers = page_headers;
-          return send(connection, conn, req);
-        }
-      req.fail(404, "no such resource: " + req.method + " " + req.path);
-      return send(connection, conn, req);
-    }
-    std::string rel = req.path.substr(1);
-    if (rel.empty() || rel.back() == '/') rel += "index.html";
-    const int fd = open_beneath(rel);
-    struct stat st {};
-    if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      if (fd >= 0) ::close(fd);
-      req.fail(404, "no such resource: " + req.method + " " + req.path);
-      return send(connection, conn, req);
-    }
-    MHD_Response* response = MHD_create_response_from_fd(std::uint64_t(st.st_size), fd);  // closes fd
-    if (!response) {
-      ::close(fd);
-      return MHD_NO;
-    }
-    req.answer_type = content_type_for(rel);
-    req.headers = page_headers;
+  // A file of --web DIR, opened beneath it by the Api: sent from its descriptor.
+  MHD_Result send_file(MHD_Connection* connection, Connection* conn, Request& req) {
+    MHD_Response* response = MHD_create_response_from_fd(req.file_size, req.file_fd);
+    if (!response) return MHD_NO;  // the Request still owns (and closes) the file
+    req.file_fd = -1;              // libmicrohttpd closes it with the response
     finish(connection, conn, req, response);
-    return queue(connection, conn, req, response, std::size_t(st.st_size));
-  }
-
-  // openat2 with RESOLVE_BENEATH: the kernel refuses any path (symlinks and ".." included) that leaves the
-  // directory, with no window between a check and the open.
-  int open_beneath(const std::string& rel) const {
-    open_how how{};
-    how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-    const long fd = ::syscall(SYS_openat2, web_dir_fd, rel.c_str(), &how, sizeof how);
-    return fd < 0 ? -1 : int(fd);
-  }
-
-  MHD_Result route_cheap(MHD_Connection* connection, Connection* conn, Request& req) {
-    const bool get = req.method == "GET" || req.method == "HEAD";
-    if (req.path == "/api/predict" || req.path == "/api/read") {
-      req.headers.push_back({"Allow", "POST"});
-      req.fail(405, req.path + " takes POST");
-    } else if (get && req.path == "/healthz") {
-      req.answer = R"({"status":"ok"})";
-    } else if (get && req.path == "/api/model") {
-      req.answer = info_body;
-    } else if (get) {
-      return serve_file(connection, conn, req);
-    } else if (req.method != "POST") {
-      req.headers.push_back({"Allow", "GET, HEAD, POST"});
-      req.fail(405, "method " + req.method + " not allowed");
-    } else {
-      req.fail(404, "no such resource: " + req.method + " " + req.path);
-    }
-    return send(connection, conn, req);
+    return queue(connection, conn, req, response, std::size_t(req.file_size));
   }
 
   Connection* connection_of(MHD_Connection* connection) {
@@ -338,48 +151,34 @@ struct DigitServer::Impl {
       auto owned = std::make_unique<Request>();
       req = owned.get();
       *con_cls = req;
-      req->method = method;
-      req->buffered = &buffered_bytes;
       if (conn) {
         std::lock_guard<std::mutex> lock(conns_mutex);
-        conn->phase = Phase::Body;
-        conn->since = Clock::now();
+        conn->phase = Phase::Body;  // its deadline still counts from the request's start
         conn->request = std::move(owned);
       } else {
         orphan_requests.push_back(std::move(owned));  // never expected; freed with the server
       }
       try {
-        parse_target(*req, conn ? std::string_view(conn->raw_uri) : std::string_view("/"));
         HeaderScan h;
         MHD_get_connection_values(connection, MHD_HEADER_KIND, scan_header, &h);
-        check_framing(h, *req, options.max_headers, options.max_body_bytes);
-        const char* type = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Content-Type");
-        req->content_type = type ? type : "";
+        api->begin(*req, method, conn ? std::string_view(conn->raw_uri) : std::string_view("/"), h);
       } catch (const HttpError& e) {
         req->fail(e.status, e.what());
         return send(connection, conn, *req);  // libmicrohttpd closes the connection if a body is unread
       }
       // Answered once the request is whole, never from here: an answer queued before libmicrohttpd has
       // read the (possibly empty) body closes the connection, which would end every keep-alive.
-      req->wants_body = req->method == "POST" && (req->path == "/api/predict" || req->path == "/api/read");
       return MHD_YES;
     }
     if (*upload_data_size != 0) {
-      const std::size_t n = *upload_data_size;
+      const std::string_view piece(upload_data, *upload_data_size);
       *upload_data_size = 0;
-      if (!req->wants_body || req->too_large) return MHD_YES;  // a body nobody reads: dropped
-      if (n > options.max_body_bytes - req->body.size()) {
-        req->too_large = true;  // chunked: read on and answer 413 at the end
-        req->body = std::string();
-        return MHD_YES;
-      }
-      if (buffered_bytes + n > options.max_buffered_bytes) return MHD_NO;  // memory for bodies is out: close
-      buffered_bytes += n;
-      req->accounted += n;
-      req->body.append(upload_data, n);
-      return MHD_YES;
+      return api->take_body(*req, piece) ? MHD_YES : MHD_NO;  // NO: memory for bodies is out: close
     }
-    if (!req->wants_body) return route_cheap(connection, conn, *req);
+    if (!req->wants_body) {
+      api->route(*req);
+      return req->file_fd >= 0 ? send_file(connection, conn, *req) : send(connection, conn, *req);
+    }
     if (req->answered) return send(connection, conn, *req);
     if (req->queued) return MHD_YES;  // spurious call while suspended
     {
@@ -440,7 +239,7 @@ struct DigitServer::Impl {
     if (conn->request.get() == *con_cls) conn->request.reset();
     *con_cls = nullptr;
     conn->phase = Phase::Head;
-    conn->since = Clock::now();
+    conn->request_start = Clock::now();
   }
 
   static std::string address_text(const sockaddr* sa) {
@@ -452,7 +251,9 @@ struct DigitServer::Impl {
   }
 
   // libmicrohttpd's own timeout counts idle time only, so a client that sends one byte a second would hold
-  // its connection for ever: this thread shuts down any connection whose head or body is overdue.
+  // its connection for ever: this thread shuts down any connection whose head or whole request is overdue.
+  // Both deadlines count from the request's start, so that no stalled client stays longer than
+  // request_timeout_ms plus one period, however it splits its stalling between head and body.
   void watchdog_loop() {
     std::unique_lock<std::mutex> lock(watchdog_mutex);
     while (
@@ -461,10 +262,10 @@ struct DigitServer::Impl {
       std::lock_guard<std::mutex> conns_lock(conns_mutex);
       for (Connection* c : conns) {
         const int limit_ms = c->phase == Phase::Head   ? options.head_timeout_ms
-                             : c->phase == Phase::Body ? options.body_timeout_ms
+                             : c->phase == Phase::Body ? options.request_timeout_ms
                                                        : -1;
         if (limit_ms < 0 || c->dropped || c->fd < 0) continue;
-        if (now - c->since > std::chrono::milliseconds(limit_ms)) {
+        if (now - c->request_start > std::chrono::milliseconds(limit_ms)) {
           ::shutdown(c->fd, SHUT_RDWR);  // libmicrohttpd sees the end of the stream and closes it
           c->dropped = true;
         }
@@ -475,11 +276,7 @@ struct DigitServer::Impl {
   // ---- start and stop ----
 
   void start() {
-    if (!options.web_dir.empty()) {
-      web_dir_fd = ::open(options.web_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (web_dir_fd < 0)
-        throw ServerError("web directory " + options.web_dir + " cannot be opened: " + std::strerror(errno));
-    }
+    api = std::make_unique<Api>(loaded_model, options);
     const int fd = open_listen_socket(options.host, options.port, kListenBacklog, family, bound_port);
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
     if (family == AF_INET6) flags |= MHD_USE_IPv6;
@@ -530,8 +327,7 @@ struct DigitServer::Impl {
     daemon = nullptr;
     ::close(listen_fd);
     listen_fd = -1;
-    if (web_dir_fd >= 0) ::close(web_dir_fd);
-    web_dir_fd = -1;
+    api.reset();
   }
 
   static MHD_Result on_request(void* cls, MHD_Connection* connection, const char*, const char* method,
@@ -553,18 +349,14 @@ struct DigitServer::Impl {
     static_cast<Impl*>(cls)->request_completed(connection, con_cls);
   }
 
-  const Lenet5& model;
+  const LoadedModel& loaded_model;
   ServerOptions options;
-  nlohmann::json info;
-  std::string info_body;
-  std::vector<LayerInfo> map_layers;
+  std::unique_ptr<Api> api;  // from start() to stop()
 
   MHD_Daemon* daemon = nullptr;
   int listen_fd = -1;
-  int web_dir_fd = -1;
   int family = AF_INET;
   int bound_port = -1;
-  std::atomic<std::size_t> buffered_bytes{0};
   std::vector<std::unique_ptr<Request>> orphan_requests;
 
   std::mutex conns_mutex;

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,11 +22,25 @@ namespace lenet {
 
 namespace http {
 
-// Messages may quote the request (e.g. its path), which need not be UTF-8: such bytes become U+FFFD
-// instead of an exception (found by fuzz/fuzz_http).
-std::string error_json(int status, const std::string& message) {
-  return nlohmann::json{{"error", message}, {"status", status}}.dump(
-      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+Request::~Request() {
+  if (buffered) *buffered -= accounted;
+  if (file_fd >= 0) ::close(file_fd);
+}
+
+void HeaderScan::add(std::string_view name, std::string_view value) {
+  const auto is = [&](std::string_view expected) {
+    return name.size() == expected.size() && ::strncasecmp(name.data(), expected.data(), name.size()) == 0;
+  };
+  ++count;
+  if (is("Content-Length")) {
+    ++content_lengths;
+    content_length = value;
+  } else if (is("Transfer-Encoding")) {
+    transfer_encoding = value;
+  } else if (is("Content-Type") && !has_content_type) {
+    content_type = value;
+    has_content_type = true;
+  }
 }
 
 // "Image/PNG; charset=x" -> "image/png"
@@ -153,12 +168,6 @@ GreyImage decode_upload(const std::string& body, long long max_pixels) {
   }
 }
 
-nlohmann::json image_json(const MnistImage& image) { return std::vector<int>(image.begin(), image.end()); }
-
-nlohmann::json guess_json(const DigitGuess& g) {
-  return {{"digit", g.digit}, {"confidence", g.confidence}, {"probabilities", g.probabilities}};
-}
-
 std::string format_ms(double ms) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f", ms);
@@ -214,32 +223,6 @@ void check_framing(const HeaderScan& h, const Request& req, int max_headers, std
   } else if (h.transfer_encoding.empty() && req.method == "POST") {
     throw HttpError(411, "POST needs a Content-Length header (or Transfer-Encoding: chunked)");
   }
-}
-
-// C1, S2, C3 and S4 of the sample in slot 0 of the classifier's last batch: always the fp32 network's
-// (an int8 server's answer comes from its int8 network, which keeps no maps), and each layer says so.
-nlohmann::json feature_maps_json(const std::vector<LayerInfo>& map_layers, const Activations& a) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const LayerInfo& l : map_layers) {
-    const AlignedFloats& buf = l.name == "C1" ? a.c1 : l.name == "S2" ? a.s2 : l.name == "C3" ? a.c3 : a.s4;
-    const std::size_t count = std::size_t(l.output[0]) * std::size_t(l.output[1]) * std::size_t(l.output[2]);
-    if (buf.size() < count) throw std::logic_error("activations of " + l.name + " smaller than its output");
-    const auto [lo, hi] = std::minmax_element(buf.begin(), buf.begin() + std::ptrdiff_t(count));
-    const float range = *hi - *lo;
-    std::vector<int> pixels(count);
-    for (std::size_t i = 0; i < count; ++i)
-      pixels[i] = range > 0 ? int(std::lround(255.0f * (buf[i] - *lo) / range)) : 0;
-    out.push_back({{"name", l.name},
-                   {"description", l.description},
-                   {"precision", "fp32"},
-                   {"maps", l.output[0]},
-                   {"height", l.output[1]},
-                   {"width", l.output[2]},
-                   {"min", *lo},
-                   {"max", *hi},
-                   {"pixels", pixels}});
-  }
-  return out;
 }
 
 // The listening socket, made here rather than by libmicrohttpd: one error message naming host:port, no

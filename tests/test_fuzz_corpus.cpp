@@ -40,6 +40,8 @@ TEST(FuzzCorpus, Idx) { EXPECT_GE(replay("idx", fuzz::idx), 5); }
 TEST(FuzzCorpus, Model) { EXPECT_GE(replay("model", fuzz::model), 3); }
 TEST(FuzzCorpus, Image) { EXPECT_GE(replay("image", fuzz::image), 7); }
 TEST(FuzzCorpus, Http) { EXPECT_GE(replay("http", fuzz::http), 7); }
+// The fuzzer drives the server's code directly; the same inputs also go through libmicrohttpd and a socket.
+TEST(FuzzCorpus, HttpOverSockets) { EXPECT_GE(replay("http", fuzz::http_socket), 7); }
 
 // Crashes the fuzzers found, each refused with a clear error now (under ASan/UBSan, make asan, the replay
 // above also shows that nothing is read or written out of bounds any more).

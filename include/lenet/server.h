@@ -18,9 +18,9 @@
 //
 // Protocol limits (docs/serving.md says why each is what it is): a request head must arrive whole within
 // head_timeout_ms of the connection opening or of the previous answer (which also ends idle keep-alives);
-// a body within body_timeout_ms after its head; at most max_connections open, max_per_ip from one address;
-// at most max_headers header lines and header_memory_bytes for the head (431); POST needs one numeric
-// Content-Length or chunked encoding (411/400); no ranges (whole files only).
+// the whole request, body included, within request_timeout_ms of the same start; at most max_connections
+// open, max_per_ip from one address; at most max_headers header lines and header_memory_bytes for the head
+// (431); POST needs one numeric Content-Length or chunked encoding (411/400); no ranges (whole files only).
 #pragma once
 #include <cstddef>
 #include <functional>
@@ -33,40 +33,9 @@
 
 #include "lenet/classify.h"
 #include "lenet/lenet5_io.h"
-#include "lenet/server_http.h"  // ServerError, content_type_for
+#include "lenet/server_http.h"  // ServerOptions, ServerError, content_type_for
 
 namespace lenet {
-
-// A file of the page, served with GET at `path` ("/" for the page itself).
-struct StaticFile {
-  std::string path;
-  std::string content_type;
-  std::string body;
-};
-
-struct ServerOptions {
-  std::string host = "127.0.0.1";
-  int port = 8080;                          // 0: any free port; DigitServer::port() says which
-  int threads = 8;                          // requests classified at once (the network's worker threads)
-  std::size_t max_body_bytes = 10u << 20;   // larger request bodies get 413
-  long long max_image_pixels = 16'000'000;  // larger pictures get 413 before they are decoded
-  int max_connections = 2048;               // open connections in all; more are refused at accept
-  int max_per_ip = 256;                     // open connections from one client address
-  int head_timeout_ms = 5000;               // request head complete within this (and keep-alive idle limit)
-  int body_timeout_ms = 10000;              // request body complete within this after the head
-  int idle_timeout_s = 10;                  // no progress at all (e.g. a client not reading its answer)
-  int max_headers = 100;                    // more header lines: 431
-  std::size_t header_memory_bytes = 32 << 10;   // head larger than about this: 431 (414 for the URI)
-  std::size_t max_buffered_bytes = 256u << 20;  // request bodies held at once, over all connections: 503
-  std::vector<StaticFile> files;                // the page
-  std::string web_dir;                          // if set, the page is served from this directory instead
-  std::string model_name;                       // shown by /api/model, e.g. the model file's path
-  std::string precision = "fp32";               // shown by /api/model
-  // How each worker builds its classifier over the model (int8: quantize.h's int8_classifier); empty: fp32.
-  // Feature maps (?maps) always come from the fp32 network, as the int8 one keeps only its scores.
-  std::function<DigitClassifier()> make_classifier;
-  std::function<void(const std::string&)> log;  // one line per request, from the server's threads
-};
 
 // One event-loop thread (libmicrohttpd, epoll) reads requests and writes answers for every connection;
 // requests that run the network are handed to `threads` workers, each with its own DigitClassifier over

@@ -1,9 +1,11 @@
-// HTTP plumbing of lenet serve (server.h) that needs no server loop: one request as the handlers see it,
-// target and framing checks, JSON answers and errors, the endpoints' input parsing, the listening socket.
+// HTTP plumbing of lenet serve (server.h) that needs no server loop: its options and limits, one request as
+// the handlers see it, target and framing checks, the endpoints' input parsing, the listening socket.
 #pragma once
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -14,12 +16,44 @@
 
 #include "lenet/classify.h"
 #include "lenet/image.h"
+#include "lenet/server_json.h"
 
 namespace lenet {
 
 // The server could not start (address in use, bad host ...); the message names host and port.
 struct ServerError : std::runtime_error {
   using std::runtime_error::runtime_error;
+};
+
+// A file of the page, served with GET at `path` ("/" for the page itself).
+struct StaticFile {
+  std::string path;
+  std::string content_type;
+  std::string body;
+};
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;                          // 0: any free port; DigitServer::port() says which
+  int threads = 8;                          // requests classified at once (the network's worker threads)
+  std::size_t max_body_bytes = 10u << 20;   // larger request bodies get 413
+  long long max_image_pixels = 16'000'000;  // larger pictures get 413 before they are decoded
+  int max_connections = 2048;               // open connections in all; more are refused at accept
+  int max_per_ip = 256;                     // open connections from one client address
+  int head_timeout_ms = 5000;               // request head complete within this (and keep-alive idle limit)
+  int request_timeout_ms = 8000;            // head and body complete within this of the request's start
+  int idle_timeout_s = 8;                   // no progress at all (e.g. a client not reading its answer)
+  int max_headers = 100;                    // more header lines: 431
+  std::size_t header_memory_bytes = 32 << 10;   // head larger than about this: 431 (414 for the URI)
+  std::size_t max_buffered_bytes = 256u << 20;  // request bodies held at once, over all connections: 503
+  std::vector<StaticFile> files;                // the page
+  std::string web_dir;                          // if set, the page is served from this directory instead
+  std::string model_name;                       // shown by /api/model, e.g. the model file's path
+  std::string precision = "fp32";               // shown by /api/model
+  // How each worker builds its classifier over the model (int8: quantize.h's int8_classifier); empty: fp32.
+  // Feature maps (?maps) always come from the fp32 network, as the int8 one keeps only its scores.
+  std::function<DigitClassifier()> make_classifier;
+  std::function<void(const std::string&)> log;  // one line per request, from the server's threads
 };
 
 // The Content-Type the server gives a file of the page, from its name's extension.
@@ -35,9 +69,6 @@ struct HttpError : std::runtime_error {
   int status;
 };
 
-// {"error": message, "status": status}; bytes that are not UTF-8 become U+FFFD.
-std::string error_json(int status, const std::string& message);
-
 // One HTTP request: what was asked, its body, and the answer once there is one.
 struct Request {
   std::string method, path, content_type;
@@ -52,15 +83,15 @@ struct Request {
   int status = 200;
   std::string answer, answer_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
+  int file_fd = -1;  // a file of --web DIR to send (owned: closed with the request unless taken)
+  std::uint64_t file_size = 0;
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   double cpu_ms = -1;
 
   Request() = default;
   Request(const Request&) = delete;
   Request& operator=(const Request&) = delete;
-  ~Request() {
-    if (buffered) *buffered -= accounted;
-  }
+  ~Request();
   void fail(int code, const std::string& message) {
     status = code;
     answer = error_json(code, message);
@@ -73,12 +104,16 @@ struct Request {
   bool has_param(const std::string& name) const { return query.count(name) != 0; }
 };
 
-// What the framing checks need from a request's header lines.
+// What the framing checks need from a request's header lines, fed one line at a time.
 struct HeaderScan {
   int count = 0;
   int content_lengths = 0;
   std::string content_length;
   std::string transfer_encoding;
+  std::string content_type;  // the first one, as libmicrohttpd's lookup gives it
+  bool has_content_type = false;
+
+  void add(std::string_view name, std::string_view value);
 };
 
 // "Image/PNG; charset=x" -> "image/png"
@@ -105,10 +140,6 @@ PixelRequest parse_pixel_request(const std::string& body);
 // An uploaded picture, decoded; 400 if empty, 413 over max_pixels, ImageError if it does not decode.
 GreyImage decode_upload(const std::string& body, long long max_pixels);
 
-nlohmann::json image_json(const MnistImage& image);
-nlohmann::json guess_json(const DigitGuess& g);
-// C1, S2, C3 and S4 of the sample in slot 0 of the activations, each scaled to 0..255 over its layer.
-nlohmann::json feature_maps_json(const std::vector<LayerInfo>& map_layers, const Activations& a);
 std::string format_ms(double ms);
 
 // A listening socket on host:port (port 0: any), SO_REUSEADDR but not SO_REUSEPORT, with `backlog`; sets
