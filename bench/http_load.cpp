@@ -1,13 +1,8 @@
 // Load and abuse test for `lenet serve`, loopback only: N keep-alive clients send requests as fast as they
 // are answered, optionally while slow clients trickle one header byte a second and idle ones send nothing.
 // Prints requests/s and p50/p99 latency; bounded in seconds and requests. Usage: http_load --help.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +15,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "helpers/http_client.h"  // tests/helpers: the server tests' client too
 
 namespace {
 
@@ -83,30 +80,6 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-int connect_from(int port, std::uint32_t source) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  if (source != INADDR_LOOPBACK) {
-    sockaddr_in src{};
-    src.sin_family = AF_INET;
-    src.sin_addr.s_addr = htonl(source);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src);
-  }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(std::uint16_t(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  const int yes = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
-  timeval tv{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  return fd;
-}
-
 std::string request_for(const std::string& endpoint) {
   if (endpoint == "healthz") return "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
   std::string pixels;  // a vertical stroke: a "1"
@@ -118,29 +91,6 @@ std::string request_for(const std::string& endpoint) {
   return "POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
          "application/json\r\nContent-Length: " +
          std::to_string(body.size()) + "\r\n\r\n" + body;
-}
-
-// Reads one answer (head and Content-Length bytes of body); false if the connection failed or the status
-// was not 200.
-bool read_answer(int fd, std::string& buffer) {
-  for (;;) {
-    const std::size_t end = buffer.find("\r\n\r\n");
-    if (end != std::string::npos) {
-      std::size_t length = 0;
-      for (std::size_t at = buffer.find('\n'); at < end; at = buffer.find('\n', at + 1))
-        if (strncasecmp(buffer.c_str() + at + 1, "content-length:", 15) == 0)
-          length = std::strtoul(buffer.c_str() + at + 16, nullptr, 10);
-      if (buffer.size() >= end + 4 + length) {
-        const bool ok = buffer.compare(0, 12, "HTTP/1.1 200") == 0;
-        buffer.erase(0, end + 4 + length);
-        return ok;
-      }
-    }
-    char chunk[16384];
-    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-    if (n <= 0) return false;
-    buffer.append(chunk, std::size_t(n));
-  }
 }
 
 struct Totals {
@@ -173,7 +123,7 @@ void abuse(const Options& o, int count, bool slow, const std::atomic<bool>& done
         }
       }
       if (fd < 0) {
-        fd = connect_from(o.port, INADDR_LOOPBACK + 1 + std::uint32_t(i % o.attacker_addresses));
+        fd = lenet::test::connect_loopback(o.port, 1 + i % o.attacker_addresses);
         sent[std::size_t(i)] = 0;
       }
     }
@@ -215,7 +165,7 @@ int main(int argc, char** argv) {
       std::string buffer;
       while (Clock::now() < stop_at && issued++ < o.max_requests) {
         if (fd < 0) {
-          fd = connect_from(o.port, INADDR_LOOPBACK);
+          fd = lenet::test::connect_loopback(o.port);
           buffer.clear();
           if (fd < 0) {
             ++errors;
@@ -224,8 +174,8 @@ int main(int argc, char** argv) {
           }
         }
         const auto start = Clock::now();
-        const bool ok = ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == ssize_t(request.size()) &&
-                        read_answer(fd, buffer);
+        const bool ok =
+            lenet::test::send_all(fd, request) && lenet::test::read_answer(fd, buffer).status == 200;
         if (ok) {
           mine.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
         } else {

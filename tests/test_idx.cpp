@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "helpers/memory.h"
 #include "helpers/paths.h"
 #include "lenet/idx.h"
 
@@ -426,14 +427,6 @@ Bytes gzip_bomb(std::size_t megabytes) {
   return bomb;
 }
 
-long peak_rss_kb() {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
-  return -1;
-}
-
 TEST(IdxErrors, GzipBombIsRefusedAtTheSizeItsHeaderImplies) {
   const Bytes bomb = gzip_bomb(2048);
   EXPECT_LT(bomb.size(), std::size_t(4) << 20);
@@ -441,7 +434,7 @@ TEST(IdxErrors, GzipBombIsRefusedAtTheSizeItsHeaderImplies) {
   write_bytes(path, bomb);
   expect_data_error([&] { lenet::read_idx3_images(path); },
                     {path, "inflates to more than the 47040016 bytes its idx header implies"});
-  EXPECT_LT(peak_rss_kb(), 200 * 1024) << "peak RSS, kB";
+  EXPECT_LT(lenet::test::peak_rss_kb(), 200 * 1024) << "peak RSS, kB";
   // A labels header is held to its size the same way; a whole file inflates as before.
   Bytes long_labels = idx1_bytes(Bytes(100, 3));
   long_labels.resize(long_labels.size() + 5000, 3);
@@ -461,7 +454,7 @@ TEST(IdxErrors, TinyGzipWithAHugeHeaderReservesNothing) {
   EXPECT_LT(gz.size(), std::size_t(100));
   expect_data_error([&] { lenet::inflate_if_gzip(Bytes(gz.begin(), gz.end() - 8), "claims.gz"); },
                     {"claims.gz", "truncated"});
-  EXPECT_LT(peak_rss_kb(), 200 * 1024) << "peak RSS, kB";
+  EXPECT_LT(lenet::test::peak_rss_kb(), 200 * 1024) << "peak RSS, kB";
 }
 
 }  // namespace

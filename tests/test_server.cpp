@@ -1,10 +1,8 @@
 // The web demo's HTTP API against a real server on an ephemeral loopback port: answers equal the library's
 // own classifier and reader, malformed and hostile requests get a JSON 4xx, concurrent clients, one log line
 // per request, clean start and stop.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -17,6 +15,7 @@
 #include <mutex>
 #include <thread>
 
+#include "helpers/http_client.h"
 #include "helpers/paths.h"
 #include "lenet/classify.h"
 #include "lenet/idx.h"
@@ -24,6 +23,7 @@
 #include "lenet/quantize.h"
 #include "lenet/segment.h"
 #include "lenet/server.h"
+#include "lenet/server_api.h"
 
 namespace lenet {
 namespace {
@@ -111,46 +111,13 @@ std::string pixels_json(const MnistImage& image, bool maps = false) {
   return j.dump();
 }
 
-// Raw bytes to the server, and its first answer (or whatever came before it closed or 5 s passed). The
-// socket is not half-closed: httplib takes a half-closed client for gone and does not answer it.
-std::string raw_exchange(int port, const std::string& request) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(std::uint16_t(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return "(connect failed)";
-  }
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-  std::string answer;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) {
-    answer.append(buf, std::size_t(n));
-    const std::size_t end = answer.find("\r\n\r\n"), length = answer.find("Content-Length: ");
-    if (end != std::string::npos && length != std::string::npos &&
-        answer.size() >= end + 4 + std::stoul(answer.substr(length + 16)))
-      break;
-  }
-  ::close(fd);
-  return answer;
-}
-
 // Sends the bytes and closes at once, with a reset, without waiting for an answer.
 void hang_up(int port, const std::string& bytes) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(std::uint16_t(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const int fd = test::connect_loopback(port);
+  if (fd < 0) return;
   linger reset{1, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && !bytes.empty())
-    ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  if (!bytes.empty()) test::send_all(fd, bytes);
   ::close(fd);
 }
 
@@ -483,12 +450,11 @@ TEST_F(ServerTest, BrokenConnectionsDoNotHurtTheServer) {
   // A request line that cannot be parsed: libmicrohttpd closes the connection without an answer (or
   // answers 400/414); what matters is that nothing else is read from it and the server carries on.
   for (const std::string& bad : {std::string("GARBAGE\r\n\r\n"), std::string(20000, 'A') + "\r\n\r\n"}) {
-    const std::string answer = raw_exchange(port, bad);
-    EXPECT_TRUE(answer.empty() || answer.find("HTTP/1.1 4") == 0) << answer.substr(0, 80);
+    const test::HttpAnswer a = test::exchange(port, bad);
+    EXPECT_TRUE(a.status == -1 || (a.status >= 400 && a.status < 500)) << a.head;
   }
-  EXPECT_NE(
-      raw_exchange(port, "GET /" + std::string(40000, 'A') + " HTTP/1.1\r\nHost: x\r\n\r\n").find("414"),
-      std::string::npos);
+  EXPECT_EQ(test::exchange(port, "GET /" + std::string(40000, 'A') + " HTTP/1.1\r\nHost: x\r\n\r\n").status,
+            414);
   // Clients that hang up: before sending anything, in the middle of a body, and before reading a large
   // answer (which must not kill the server with SIGPIPE).
   hang_up(port, "");
@@ -571,6 +537,69 @@ TEST_F(ServerTest, StartAndStop) {
     auto res = httplib::Client("127.0.0.1", s.port()).Get("/healthz");
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 200);
+  }
+}
+
+// The server's own code without sockets (what fuzz/fuzz_http drives): the same answers as over HTTP.
+TEST(ServerApi, RespondAnswersAsTheServerDoesWithoutSockets) {
+  const LoadedModel loaded = load_lenet5(test::source_path("models/lenet5.bin"));
+  ServerOptions o;
+  o.max_body_bytes = 4096;
+  o.files = {{"/", "text/html; charset=utf-8", "<p>the page</p>"}};
+  http::Api api(loaded, o);
+  DigitClassifier classifier(loaded.model);
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  const auto ask = [&](const std::string& method, const std::string& target, const Headers& headers,
+                       const std::string& body = "") {
+    return http::respond(api, classifier, method, target, headers, body);
+  };
+  EXPECT_EQ(ask("GET", "/healthz", {}).body, R"({"status":"ok"})");
+  EXPECT_EQ(ask("GET", "/", {}).body, "<p>the page</p>");
+  EXPECT_EQ(nlohmann::json::parse(ask("GET", "/api/model", {}).body)["arch"], "lenet5");
+
+  const MnistImage seven = preprocess_digit(write_digits("7"));
+  const std::string json = pixels_json(seven);
+  const http::Response r = ask("POST", "/api/predict?maps=1",
+                               {{"Content-Type", "application/json"}, {"content-length", "x"}}, json);
+  EXPECT_EQ(r.status, 400) << "a junk Content-Length, whatever the case of its name";
+  const http::Response ok =
+      ask("POST", "/api/predict?maps=1",
+          {{"Content-Type", "application/json"}, {"Content-Length", std::to_string(json.size())}}, json);
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  const nlohmann::json j = nlohmann::json::parse(ok.body);
+  EXPECT_EQ(j["digit"], DigitClassifier(loaded.model).classify(seven).digit);
+  EXPECT_EQ(j["maps"].size(), 4u);
+
+  struct Case {
+    std::string method, target;
+    Headers headers;
+    std::string body;
+    int status;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"POST", "/api/predict", {{"Content-Type", "application/json"}}, "", 411},
+           {"GET", "/index.html%00.png", {}, "", 400},
+           {"GET", "/api/predict?maps=2", {}, "", 405},
+           {"DELETE", "/", {}, "", 405},
+           {"POST", "/nowhere", {{"Content-Length", "0"}}, "", 404},
+           {"POST",
+            "/api/predict?maps=2",
+            {{"Content-Type", "image/png"}, {"Content-Length", "1"}},
+            "x",
+            400},
+           {"POST", "/api/read", {{"Content-Type", "text/plain"}, {"Content-Length", "1"}}, "x", 415},
+           {"POST", "/api/read", {{"Content-Type", "image/png"}, {"Content-Length", "5000"}}, "", 413},
+           // chunked: the length is known only at the end
+           {"POST",
+            "/api/read",
+            {{"Content-Type", "image/png"}, {"Transfer-Encoding", "chunked"}},
+            std::string(5000, 'x'),
+            413},
+           {"POST", "/api/read", {{"Content-Type", "image/png"}, {"Content-Length", "3"}}, "abc", 422},
+       }) {
+    const http::Response a = ask(c.method, c.target, c.headers, c.body);
+    EXPECT_EQ(a.status, c.status) << c.method << " " << c.target << ": " << a.body;
+    EXPECT_EQ(nlohmann::json::parse(a.body)["status"], c.status) << a.body;
   }
 }
 

@@ -1,10 +1,7 @@
 // `lenet serve` against hostile and careless clients, on loopback: slow and idle connections, huge heads,
 // many ranges, pipelining, bad lengths, escapes out of --web, control characters for the log, SIGTERM while
 // clients trickle. Labelled `long` in CTest: the slow-client tests take about 12 s each, by design.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -16,11 +13,14 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <thread>
 
+#include "helpers/http_client.h"
+#include "helpers/memory.h"
 #include "helpers/paths.h"
 #include "lenet/server.h"
 
@@ -42,81 +42,11 @@ void raise_fd_limit() {
   }
 }
 
-// A loopback connection from 127.0.0.1 + `source_offset` (the whole of 127/8 is this machine), so that many
-// clients can be told apart from the one under test.
-int connect_to(int port, int source_offset = 0) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (source_offset > 0) {
-    sockaddr_in src{};
-    src.sin_family = AF_INET;
-    src.sin_addr.s_addr = htonl(INADDR_LOOPBACK + std::uint32_t(source_offset));
-    ::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src);
-  }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(std::uint16_t(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  const int yes = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
-  timeval tv{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  return fd;
-}
-
-bool send_all(int fd, const std::string& bytes) {
-  for (std::size_t sent = 0; sent < bytes.size();) {
-    const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    sent += std::size_t(n);
-  }
-  return true;
-}
-
-struct Answer {
-  int status = -1;  // -1: no answer (closed or timed out)
-  std::string head, body;
-};
-
-// One answer from the stream (its head, then Content-Length bytes of body); `buffer` keeps what came after.
-Answer read_answer(int fd, std::string& buffer) {
-  Answer a;
-  for (;;) {
-    const std::size_t end = buffer.find("\r\n\r\n");
-    if (end != std::string::npos) {
-      std::size_t length = 0;
-      std::string head = buffer.substr(0, end + 2);
-      std::string lower = head;
-      std::transform(lower.begin(), lower.end(), lower.begin(),
-                     [](unsigned char c) { return char(std::tolower(c)); });
-      if (const std::size_t at = lower.find("\ncontent-length:"); at != std::string::npos)
-        length = std::stoul(head.substr(at + 16));
-      if (buffer.size() >= end + 4 + length) {
-        a.head = head;
-        a.body = buffer.substr(end + 4, length);
-        a.status = head.size() > 12 ? std::atoi(head.c_str() + 9) : -1;
-        buffer.erase(0, end + 4 + length);
-        return a;
-      }
-    }
-    char chunk[65536];
-    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-    if (n <= 0) return a;
-    buffer.append(chunk, std::size_t(n));
-  }
-}
-
-Answer exchange(int port, const std::string& request) {
-  const int fd = connect_to(port);
-  std::string buffer;
-  Answer a;
-  if (fd >= 0 && send_all(fd, request)) a = read_answer(fd, buffer);
-  if (fd >= 0) ::close(fd);
-  return a;
-}
+using test::connect_loopback;
+using test::exchange;
+using test::HttpAnswer;
+using test::read_answer;
+using test::send_all;
 
 // True once the server has closed fd (end of stream or reset), waiting at most `ms`.
 bool closed_within(int fd, int ms) {
@@ -145,14 +75,6 @@ std::string predict_request(bool keep_alive = true) {
 }
 
 const std::string kHealth = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
-
-long peak_rss_kb() {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
-  return -1;
-}
 
 class ServerAbuseTest : public ::testing::Test {
  protected:
@@ -201,7 +123,7 @@ TEST_F(ServerAbuseTest, SlowAndIdleClientsNeitherStopOthersNorStay) {
   };
   std::vector<Held> held;
   for (int i = 0; i < kSlow + kIdle + kSlowBody; ++i) {
-    const int fd = connect_to(port(), 1 + i % 8);
+    const int fd = connect_loopback(port(), 1 + i % 8);
     ASSERT_GE(fd, 0) << "connection " << i << " refused";
     held.push_back({fd, Clock::now()});
   }
@@ -239,7 +161,7 @@ TEST_F(ServerAbuseTest, SlowAndIdleClientsNeitherStopOthersNorStay) {
   while (ms_since(probe_start) < 4000) {
     for (const std::string& request : {kHealth, predict_request()}) {
       const auto t = Clock::now();
-      const Answer a = exchange(port(), request);
+      const HttpAnswer a = exchange(port(), request);
       latencies.push_back(ms_since(t));
       bad += a.status != 200;
     }
@@ -247,11 +169,15 @@ TEST_F(ServerAbuseTest, SlowAndIdleClientsNeitherStopOthersNorStay) {
   }
   std::sort(latencies.begin(), latencies.end());
   const double p99 = latencies[std::min(latencies.size() - 1, latencies.size() * 99 / 100)];
+  std::printf(
+      "normal client with %d slow, %d idle and %d slow-body connections open: %zu requests, p50 %.1f ms, "
+      "p99 %.1f ms, %d not 200\n",
+      kSlow, kIdle, kSlowBody, latencies.size(), latencies[latencies.size() / 2], p99, bad);
   EXPECT_EQ(bad, 0);
   // ASan and UBSan slow the server's every step, not its waiting: a looser bound there.
   EXPECT_LE(p99, test::sanitizer_run() ? 400.0 : 100.0) << latencies.size() << " requests";
 
-  // Wait for the drops: the head deadline is 5 s, the body deadline 10 s after the head.
+  // Wait for the drops: the head is due 5 s after the connection opened, the whole request 8 s after.
   while (ms_since(probe_start) < 11500 &&
          std::any_of(held.begin(), held.end(), [](const Held& h) { return h.closed_after_ms < 0; }))
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -265,7 +191,9 @@ TEST_F(ServerAbuseTest, SlowAndIdleClientsNeitherStopOthersNorStay) {
     ::close(h.fd);
   }
   EXPECT_EQ(still_open, 0);
-  EXPECT_LE(longest, 10500.0) << "a stalled connection was held longer than 10 s";
+  // The issue asks for 10 s; the server's 8 s leaves the margin a loaded machine needs.
+  EXPECT_LE(longest, 10000.0) << "a stalled connection was held longer than 10 s";
+  std::printf("stalled connections dropped after at most %.0f ms (%zu connections)\n", longest, held.size());
   EXPECT_EQ(exchange(port(), kHealth).status, 200);
 }
 
@@ -277,7 +205,7 @@ TEST_F(ServerAbuseTest, RequestsOnAKeepAliveConnectionAreAnsweredAtOnce) {
   const double limit_ms = test::sanitizer_run() ? 30.0 : 5.0;
   double best_health = 1e9, best_predict = 1e9;
   for (int round = 0; round < 3 && (best_health > limit_ms || best_predict > limit_ms); ++round) {
-    const int fd = connect_to(port());
+    const int fd = connect_loopback(port());
     ASSERT_GE(fd, 0);
     std::string buffer;
     std::vector<double> health, predict;
@@ -285,7 +213,7 @@ TEST_F(ServerAbuseTest, RequestsOnAKeepAliveConnectionAreAnsweredAtOnce) {
       for (auto* list : {&health, &predict}) {
         const auto t = Clock::now();
         ASSERT_TRUE(send_all(fd, list == &health ? kHealth : predict_request()));
-        const Answer a = read_answer(fd, buffer);
+        const HttpAnswer a = read_answer(fd, buffer);
         ASSERT_EQ(a.status, 200) << a.head;
         if (i > 0) list->push_back(ms_since(t));  // the first may pay for the connection
       }
@@ -295,6 +223,8 @@ TEST_F(ServerAbuseTest, RequestsOnAKeepAliveConnectionAreAnsweredAtOnce) {
     best_health = std::min(best_health, health[health.size() / 2]);
     best_predict = std::min(best_predict, predict[predict.size() / 2]);
   }
+  std::printf("reused connection, median of the best round: /healthz %.2f ms, /api/predict %.2f ms\n",
+              best_health, best_predict);
   EXPECT_LE(best_health, limit_ms) << "/healthz median on a reused connection";
   EXPECT_LE(best_predict, limit_ms) << "/api/predict median on a reused connection";
 }
@@ -303,7 +233,7 @@ TEST_F(ServerAbuseTest, HostileRequestsGetTheRight4xxAndCostLittleMemory) {
   start();
   // 1,000,000 header lines (about 8 MB), sent while the server may already have answered and closed.
   {
-    const int fd = connect_to(port());
+    const int fd = connect_loopback(port());
     std::string head = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
     std::string block;
     for (int i = 0; i < 10000; ++i) block += "X-A: b\r\n";
@@ -312,7 +242,7 @@ TEST_F(ServerAbuseTest, HostileRequestsGetTheRight4xxAndCostLittleMemory) {
     }
     send_all(fd, "\r\n");
     std::string buffer;
-    const Answer a = read_answer(fd, buffer);
+    const HttpAnswer a = read_answer(fd, buffer);
     // The server answers 431 and closes while the client still sends: the kernel may then reset the
     // connection before the answer is read.
     if (a.status != -1) {
@@ -324,7 +254,7 @@ TEST_F(ServerAbuseTest, HostileRequestsGetTheRight4xxAndCostLittleMemory) {
   {
     std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
     for (int i = 0; i < 150; ++i) request += "X-" + std::to_string(i) + ": y\r\n";
-    const Answer a = exchange(port(), request + "\r\n");
+    const HttpAnswer a = exchange(port(), request + "\r\n");
     EXPECT_EQ(a.status, 431) << a.head;
     EXPECT_NE(a.body.find("header lines"), std::string::npos) << a.body;
   }
@@ -332,7 +262,7 @@ TEST_F(ServerAbuseTest, HostileRequestsGetTheRight4xxAndCostLittleMemory) {
   {
     std::string ranges = "bytes=0-";
     for (int i = 0; i < 2700; ++i) ranges += ",0-";
-    const Answer a =
+    const HttpAnswer a =
         exchange(port(), "GET / HTTP/1.1\r\nHost: x\r\nRange: " + ranges.substr(0, 8000) + "\r\n\r\n");
     EXPECT_EQ(a.status, 200) << a.head;
     EXPECT_EQ(a.body, "<p>the page</p>");
@@ -346,11 +276,11 @@ TEST_F(ServerAbuseTest, HostileRequestsGetTheRight4xxAndCostLittleMemory) {
     const std::string padded = request.substr(0, request.find("Content-Length:")) +
                                "Content-Length: " + std::to_string(padded_body.size()) + "\r\n\r\n" +
                                padded_body;
-    const int fd = connect_to(port());
+    const int fd = connect_loopback(port());
     ASSERT_TRUE(send_all(fd, padded + padded + kHealth + padded));
     std::string buffer;
     for (int i = 0; i < 4; ++i) {
-      const Answer a = read_answer(fd, buffer);
+      const HttpAnswer a = read_answer(fd, buffer);
       ASSERT_EQ(a.status, 200) << "answer " << i << ": " << a.head << a.body;
       if (i == 2)
         EXPECT_EQ(a.body, R"({"status":"ok"})");
@@ -373,20 +303,71 @@ TEST_F(ServerAbuseTest, HostileRequestsGetTheRight4xxAndCostLittleMemory) {
            {"length and chunked",
             post + "Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", 400},
        }) {
-    const Answer a = exchange(port(), c.request);
+    const HttpAnswer a = exchange(port(), c.request);
     EXPECT_EQ(a.status, c.status) << c.what << ": " << a.head << a.body;
   }
   {
     const auto t = Clock::now();
-    const Answer a = exchange(port(), post + "\r\n");
+    const HttpAnswer a = exchange(port(), post + "\r\n");
     EXPECT_EQ(a.status, 411) << a.head;
     EXPECT_LT(ms_since(t), 1000.0) << "411 at once, not after a timeout";
   }
-  EXPECT_LT(peak_rss_kb(), 100 * 1024) << "peak RSS of the whole test process, kB";
+  std::printf("peak RSS of the test process (server and clients): %ld kB\n", test::peak_rss_kb());
+  EXPECT_LT(test::peak_rss_kb(), 100 * 1024) << "peak RSS of the whole test process, kB";
   EXPECT_EQ(exchange(port(), kHealth).status, 200);
-  const Answer after = exchange(port(), predict_request());
+  const HttpAnswer after = exchange(port(), predict_request());
   ASSERT_EQ(after.status, 200);
   EXPECT_EQ(nlohmann::json::parse(after.body)["digit"], 1);
+}
+
+// The refusals libmicrohttpd makes itself, before our code sees the request (docs/serving.md lists them:
+// 0.9.75 has no way to give them our JSON): each its status and a closed connection; everything that reaches
+// our code is JSON.
+TEST_F(ServerAbuseTest, LibmicrohttpdsOwnAnswersAndOursAreTheDocumentedOnes) {
+  start();
+  const std::string post = "POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n";
+  struct Case {
+    std::string what, request;
+    int status;  // -1: closed without an answer
+    bool ours;   // a JSON {"error", "status"} from our code, else libmicrohttpd's HTML and a close
+  };
+  for (const Case& c : std::vector<Case>{
+           {"head over the pool",
+            "GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: " + std::string(40000, 'b') + "\r\n\r\n", 431, false},
+           {"target over the pool", "GET /" + std::string(40000, 'A') + " HTTP/1.1\r\nHost: x\r\n\r\n", 414,
+            false},
+           {"HTTP/2.0", "GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n", 505, false},
+           {"header line without colon", "GET /healthz HTTP/1.1\r\nHost: x\r\nnocolon\r\n\r\n", 400, false},
+           {"junk length", post + "Content-Length: abc\r\n\r\n{}", 400, false},
+           {"negative length", post + "Content-Length: -1\r\n\r\n{}", 400, false},
+           {"length beyond 64 bits", post + "Content-Length: 99999999999999999999999\r\n\r\n{}", 413, false},
+           {"malformed chunk", post + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", 400, false},
+           {"garbage request line", "GARBAGE\r\n\r\n", -1, false},
+           {"150 header lines",
+            [] {
+              std::string r = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+              for (int i = 0; i < 150; ++i) r += "X-" + std::to_string(i) + ": y\r\n";
+              return r + "\r\n";
+            }(),
+            431, true},
+           {"two lengths", post + "Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}", 400, true},
+           {"length and chunked",
+            post + "Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", 400, true},
+           {"no length", post + "\r\n", 411, true},
+           {"NUL in the target", "GET /index.html%00.png HTTP/1.1\r\nHost: x\r\n\r\n", 400, true},
+       }) {
+    const HttpAnswer a = exchange(port(), c.request);
+    EXPECT_EQ(a.status, c.status) << c.what << ": " << a.head;
+    if (a.status < 0) continue;
+    if (c.ours) {
+      EXPECT_NE(a.head.find("Content-Type: application/json"), std::string::npos) << c.what << ": " << a.head;
+      EXPECT_EQ(nlohmann::json::parse(a.body, nullptr, false).value("status", 0), c.status)
+          << c.what << a.body;
+    } else {
+      EXPECT_NE(a.head.find("Connection: close"), std::string::npos) << c.what << ": " << a.head;
+    }
+  }
+  EXPECT_EQ(exchange(port(), kHealth).status, 200);
 }
 
 TEST_F(ServerAbuseTest, WebDirectoryIsAJailAndTheLogIsEscaped) {
@@ -411,7 +392,7 @@ TEST_F(ServerAbuseTest, WebDirectoryIsAJailAndTheLogIsEscaped) {
   EXPECT_EQ(get("/alias.html").status, 200);
   for (const std::string path : {"/leak.txt", "/etc/passwd", "/../secret.txt", "/sub/../../secret.txt",
                                  "/%2e%2e/secret.txt", "/sub"}) {
-    const Answer a = get(path);
+    const HttpAnswer a = get(path);
     EXPECT_EQ(a.status, 404) << path << ": " << a.body;
     EXPECT_EQ(a.body.find("TOP-SECRET"), std::string::npos) << path;
     EXPECT_EQ(a.body.find("root:"), std::string::npos) << path;
@@ -435,9 +416,9 @@ TEST_F(ServerAbuseTest, ConnectionsPerAddressAreCapped) {
   o.max_per_ip = 4;
   start(o);
   std::vector<int> fds;
-  for (int i = 0; i < 4; ++i) fds.push_back(connect_to(port(), 3));
+  for (int i = 0; i < 4; ++i) fds.push_back(connect_loopback(port(), 3));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  const int extra = connect_to(port(), 3);  // accepted by the kernel, closed by the server
+  const int extra = connect_loopback(port(), 3);  // accepted by the kernel, closed by the server
   ASSERT_GE(extra, 0);
   EXPECT_TRUE(closed_within(extra, 2000)) << "a fifth connection from one address";
   ::close(extra);
@@ -476,7 +457,7 @@ TEST(ServeCommand, SigtermWithTricklingClientsExitsWithin2Seconds) {
   ASSERT_GT(port, 0) << err;
   std::vector<int> fds;
   for (int i = 0; i < 64; ++i) {
-    const int fd = connect_to(port, 1 + i % 4);
+    const int fd = connect_loopback(port, 1 + i % 4);
     ASSERT_GE(fd, 0);
     if (i % 3 == 0) send_all(fd, "GET /healthz HTTP/1.1\r\nHo");
     if (i % 3 == 1) send_all(fd, "POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 9999\r\n\r\n{");
@@ -497,6 +478,7 @@ TEST(ServeCommand, SigtermWithTricklingClientsExitsWithin2Seconds) {
   }
   for (int fd : fds) ::close(fd);
   ::close(err_pipe[0]);
+  std::printf("lenet serve exited %.0f ms after SIGTERM with 64 trickling, stalled and idle clients\n", took);
   EXPECT_EQ(done, pid) << "still running 5 s after SIGTERM";
   EXPECT_LE(took, 2000.0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
