@@ -1,7 +1,7 @@
 // The web demo's API — GET /api/model, POST /api/predict, POST /api/read — answered inside the browser by
-// the library compiled to WebAssembly, with the same JSON as `lenet serve` (src/server.cpp), so the page
-// (apps/lenet/web) runs unchanged from a static folder (`make web`, wasm/local.js). Picture files are
-// decoded by the browser: a picture arrives as kPixelsType, its RGBA pixels.
+// the library compiled to WebAssembly, with the same JSON as `lenet serve` (src/server_json.cpp, compiled
+// by both), so the page (apps/lenet/web) runs unchanged from a static folder (`make web`, wasm/local.js).
+// Picture files are decoded by the browser: a picture arrives as kPixelsType, its RGBA pixels.
 #include <emscripten/emscripten.h>
 
 #include <algorithm>
@@ -18,6 +18,7 @@
 #include "lenet/lenet5_io.h"
 #include "lenet/model_file.h"
 #include "lenet/segment.h"
+#include "lenet/server_json.h"  // the same JSON as lenet serve
 
 namespace {
 
@@ -44,36 +45,6 @@ struct State {
   double preprocess_ms = 0;  // the last request's picture preprocessing time
 };
 State state;
-
-json image_json(const MnistImage& image) { return std::vector<int>(image.begin(), image.end()); }
-
-json guess_json(const DigitGuess& g) {
-  return {{"digit", g.digit}, {"confidence", g.confidence}, {"probabilities", g.probabilities}};
-}
-
-// C1, S2, C3 and S4 of sample 0 of the classifier's last batch, each scaled to 0..255.
-json feature_maps(const Activations& a) {
-  json out = json::array();
-  for (const LayerInfo& l : state.loaded->model.layers()) {
-    if (l.name != "C1" && l.name != "S2" && l.name != "C3" && l.name != "S4") continue;
-    const AlignedFloats& buf = l.name == "C1" ? a.c1 : l.name == "S2" ? a.s2 : l.name == "C3" ? a.c3 : a.s4;
-    const std::size_t count = std::size_t(l.output[0]) * std::size_t(l.output[1]) * std::size_t(l.output[2]);
-    const auto [lo, hi] = std::minmax_element(buf.begin(), buf.begin() + std::ptrdiff_t(count));
-    const float range = *hi - *lo;
-    std::vector<int> pixels(count);
-    for (std::size_t i = 0; i < count; ++i)
-      pixels[i] = range > 0 ? int(std::lround(255.0f * (buf[i] - *lo) / range)) : 0;
-    out.push_back({{"name", l.name},
-                   {"description", l.description},
-                   {"maps", l.output[0]},
-                   {"height", l.output[1]},
-                   {"width", l.output[2]},
-                   {"min", *lo},
-                   {"max", *hi},
-                   {"pixels", pixels}});
-  }
-  return out;
-}
 
 std::string query_value(const std::string& target, const std::string& name) {
   const auto q = target.find('?');
@@ -172,7 +143,7 @@ json predict(const std::string& target, const std::string& type, const std::uint
   state.inference_ms = emscripten_get_now() - t1;
   json j = guess_json(g);
   j["input"] = image_json(image);
-  if (maps) j["maps"] = feature_maps(state.classifier->activations());
+  if (maps) j["maps"] = feature_maps_json(state.loaded->model, state.classifier->activations());
   return j;
 }
 
