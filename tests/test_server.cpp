@@ -17,6 +17,7 @@
 
 #include "helpers/http_client.h"
 #include "helpers/paths.h"
+#include "helpers/server_fixture.h"
 #include "lenet/classify.h"
 #include "lenet/idx.h"
 #include "lenet/image.h"
@@ -121,32 +122,14 @@ void hang_up(int port, const std::string& bytes) {
   ::close(fd);
 }
 
-class ServerTest : public ::testing::Test {
+class ServerTest : public test::ServerFixture {
  protected:
-  static void SetUpTestSuite() {
-    loaded_ = new LoadedModel(load_lenet5(test::source_path("models/lenet5.bin")));
-  }
-  static void TearDownTestSuite() {
-    delete loaded_;
-    loaded_ = nullptr;
-  }
-
   void SetUp() override { start({}); }
 
   void start(ServerOptions o) {
-    server_.reset();
-    o.host = "127.0.0.1";
-    o.port = 0;
     if (o.max_body_bytes == ServerOptions{}.max_body_bytes) o.max_body_bytes = 256 << 10;
-    o.files = {{"/", "text/html; charset=utf-8", "<p>the page</p>"}};
     o.model_name = "models/lenet5.bin";
-    o.log = [this](const std::string& line) {
-      std::lock_guard<std::mutex> lock(log_mutex_);
-      log_.push_back(line);
-    };
-    server_ = std::make_unique<DigitServer>(*loaded_, o);
-    server_->start();
-    ASSERT_GT(server_->port(), 0);
+    start_server(std::move(o));
   }
 
   httplib::Client client() const {
@@ -163,19 +146,7 @@ class ServerTest : public ::testing::Test {
     EXPECT_EQ(res->get_header_value("Content-Type"), "application/json") << path << " " << res->status;
     return {res->status, nlohmann::json::parse(res->body, nullptr, false)};
   }
-
-  std::vector<std::string> log_lines() {
-    std::lock_guard<std::mutex> lock(log_mutex_);
-    return log_;
-  }
-
-  static LoadedModel* loaded_;
-  std::mutex log_mutex_;
-  std::vector<std::string> log_;
-  std::unique_ptr<DigitServer> server_;  // last, so it stops before the log it writes to goes
 };
-
-LoadedModel* ServerTest::loaded_ = nullptr;
 
 TEST_F(ServerTest, HealthModelAndPage) {
   auto c = client();
@@ -191,7 +162,7 @@ TEST_F(ServerTest, HealthModelAndPage) {
   EXPECT_EQ(m["parameters"], 61706);
   EXPECT_EQ(m["layers"].size(), 7u);
   EXPECT_EQ(m["layers"][2]["name"], "C3");
-  EXPECT_EQ(m["test_accuracy"], loaded_->config["test_accuracy"]);
+  EXPECT_EQ(m["test_accuracy"], test::shipped_model().config["test_accuracy"]);
   EXPECT_EQ(m["model"], "models/lenet5.bin");
 
   auto page = c.Get("/");
@@ -223,7 +194,7 @@ TEST_F(ServerTest, PixelsAreClassifiedExactlyAsTheLibraryDoes) {
       labels.push_back(-1);
     }
   }
-  DigitClassifier local(loaded_->model);
+  DigitClassifier local(test::shipped_model().model);
   int correct = 0;
   for (std::size_t i = 0; i < images.size(); ++i) {
     const auto [status, j] = post("/api/predict", pixels_json(images[i]), "application/json");
@@ -274,13 +245,13 @@ TEST_F(ServerTest, FeatureMapsOnRequest) {
 // serve --precision int8: the answer is the int8 network's (the shipped model carries its scales), the
 // maps the fp32 network's, and each map layer says so.
 TEST_F(ServerTest, Int8ServerAnswersWithInt8AndLabelsItsMapsFp32) {
-  const Int8Lenet5 net = int8_network(*loaded_, "models/lenet5.bin");
+  const Int8Lenet5 net = int8_network(test::shipped_model(), "models/lenet5.bin");
   ServerOptions o;
   o.precision = "int8";
-  o.make_classifier = [&] { return int8_classifier(loaded_->model, 4, net); };
+  o.make_classifier = [&] { return int8_classifier(test::shipped_model().model, 4, net); };
   start(o);
   const MnistImage image = preprocess_digit(write_digits("7"));
-  DigitClassifier local = int8_classifier(loaded_->model, 1, net);
+  DigitClassifier local = int8_classifier(test::shipped_model().model, 1, net);
   const DigitGuess want = local.classify(image);
   const auto [status, j] = post("/api/predict?maps=1", pixels_json(image), "application/json");
   ASSERT_EQ(status, 200) << j.dump();
@@ -295,7 +266,7 @@ TEST_F(ServerTest, Int8ServerAnswersWithInt8AndLabelsItsMapsFp32) {
 }
 
 TEST_F(ServerTest, ImageFilesArePreprocessedAndClassified) {
-  DigitClassifier local(loaded_->model);
+  DigitClassifier local(test::shipped_model().model);
   for (const char digit : std::string("017")) {
     const GreyImage img = write_digits(std::string(1, digit));
     const std::string png = png_of(img, std::string("digit-") + digit + ".png");
@@ -316,7 +287,7 @@ TEST_F(ServerTest, NumbersAreReadAsTheLibraryReadsThem) {
   const std::string png = png_of(img, "number.png");
   const auto [status, j] = post("/api/read", png, "image/png");
   ASSERT_EQ(status, 200) << j.dump();
-  DigitClassifier local(loaded_->model);
+  DigitClassifier local(test::shipped_model().model);
   const Reading r = read_number(local, img);
   EXPECT_EQ(j["text"], r.text);
   EXPECT_EQ(j["text"], "710");
@@ -474,7 +445,7 @@ TEST_F(ServerTest, ConcurrentClientsGetTheirOwnAnswersAndEveryRequestIsLogged) {
   const int threads = test::sanitizer_run() ? 4 : 8, per_thread = test::sanitizer_run() ? 3 : 12;
   std::array<MnistImage, 3> images;
   std::array<int, 3> expected{};
-  DigitClassifier local(loaded_->model);
+  DigitClassifier local(test::shipped_model().model);
   for (int k = 0; k < 3; ++k) {
     images[std::size_t(k)] = preprocess_digit(write_digits(std::string(1, "017"[k])));
     expected[std::size_t(k)] = local.classify(images[std::size_t(k)]).digit;
@@ -518,7 +489,7 @@ TEST_F(ServerTest, StartAndStop) {
   ServerOptions o;
   o.host = "127.0.0.1";
   o.port = server_->port();  // taken
-  DigitServer second(*loaded_, o);
+  DigitServer second(test::shipped_model(), o);
   try {
     second.start();
     FAIL() << "a second server started on a port in use";
@@ -532,7 +503,7 @@ TEST_F(ServerTest, StartAndStop) {
   ServerOptions ephemeral;
   ephemeral.port = 0;
   for (int i = 0; i < 3; ++i) {  // start, serve, stop again and again
-    DigitServer s(*loaded_, ephemeral);
+    DigitServer s(test::shipped_model(), ephemeral);
     s.start();
     auto res = httplib::Client("127.0.0.1", s.port()).Get("/healthz");
     ASSERT_TRUE(res);
@@ -542,7 +513,7 @@ TEST_F(ServerTest, StartAndStop) {
 
 // The server's own code without sockets (what fuzz/fuzz_http drives): the same answers as over HTTP.
 TEST(ServerApi, RespondAnswersAsTheServerDoesWithoutSockets) {
-  const LoadedModel loaded = load_lenet5(test::source_path("models/lenet5.bin"));
+  const LoadedModel& loaded = test::shipped_model();
   ServerOptions o;
   o.max_body_bytes = 4096;
   o.files = {{"/", "text/html; charset=utf-8", "<p>the page</p>"}};

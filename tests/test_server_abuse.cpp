@@ -22,6 +22,7 @@
 #include "helpers/http_client.h"
 #include "helpers/memory.h"
 #include "helpers/paths.h"
+#include "helpers/server_fixture.h"
 #include "lenet/server.h"
 
 namespace lenet {
@@ -76,39 +77,11 @@ std::string predict_request(bool keep_alive = true) {
 
 const std::string kHealth = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
 
-class ServerAbuseTest : public ::testing::Test {
+class ServerAbuseTest : public test::ServerFixture {
  protected:
-  static void SetUpTestSuite() {
-    raise_fd_limit();
-    loaded_ = new LoadedModel(load_lenet5(test::source_path("models/lenet5.bin")));
-  }
-  static void TearDownTestSuite() {
-    delete loaded_;
-    loaded_ = nullptr;
-  }
-
-  void start(ServerOptions o = {}) {
-    server_.reset();
-    o.host = "127.0.0.1";
-    o.port = 0;
-    o.files = {{"/", "text/html; charset=utf-8", "<p>the page</p>"}};
-    o.log = [this](const std::string& line) {
-      std::lock_guard<std::mutex> lock(log_mutex_);
-      log_.push_back(line);
-    };
-    server_ = std::make_unique<DigitServer>(*loaded_, o);
-    server_->start();
-    ASSERT_GT(server_->port(), 0);
-  }
-  int port() const { return server_->port(); }
-
-  static LoadedModel* loaded_;
-  std::mutex log_mutex_;
-  std::vector<std::string> log_;
-  std::unique_ptr<DigitServer> server_;
+  static void SetUpTestSuite() { raise_fd_limit(); }
+  void start(ServerOptions o = {}) { start_server(std::move(o)); }
 };
-
-LoadedModel* ServerAbuseTest::loaded_ = nullptr;
 
 // The first finding: 8 tricklers took the old server down. Here 256 trickle a header byte a second,
 // 256 send nothing and 8 trickle a body, from 8 other addresses; a normal client is answered at once, and

@@ -12,6 +12,7 @@
 #include <iterator>
 
 #include "helpers/paths.h"
+#include "helpers/server_fixture.h"
 #include "lenet/classify.h"
 #include "lenet/image.h"
 #include "lenet/segment.h"
@@ -102,26 +103,14 @@ double server_cpu_ms(const httplib::Result& r) {
   return at == std::string::npos ? -1 : std::atof(timing.c_str() + at + 8);
 }
 
-class ServerBudgetTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    loaded_ = new LoadedModel(load_lenet5(test::source_path("models/lenet5.bin")));
-  }
-  static void TearDownTestSuite() {
-    delete loaded_;
-    loaded_ = nullptr;
-  }
-  static LoadedModel* loaded_;
-};
-
-LoadedModel* ServerBudgetTest::loaded_ = nullptr;
+using ServerBudgetTest = test::ServerFixture;
 
 TEST_F(ServerBudgetTest, HostilePicturesCostLittleCpuAndGet200Or422) {
   ServerOptions o;
   o.host = "127.0.0.1";
   o.port = 0;
   o.threads = 1;
-  DigitServer server(*loaded_, o);
+  DigitServer server(test::shipped_model(), o);
   server.start();
   httplib::Client client("127.0.0.1", server.port());
   client.set_read_timeout(30, 0);
@@ -154,7 +143,7 @@ TEST_F(ServerBudgetTest, HostilePicturesCostLittleCpuAndGet200Or422) {
 
 // Some of the pictures straight through the library, timed on this thread.
 TEST_F(ServerBudgetTest, ReadNumberStaysWithinItsBudgetOrSaysSo) {
-  DigitClassifier classifier(loaded_->model);
+  DigitClassifier classifier(test::shipped_model().model);
   for (const GreyImage& img : hostile_pictures()) {
     if (img.source != "dots 6/3" && img.source != "salt 0.050000" && img.source != "stripes 2" &&
         img.source != "comb")
@@ -175,7 +164,7 @@ TEST_F(ServerBudgetTest, ReadNumberStaysWithinItsBudgetOrSaysSo) {
 }
 
 TEST_F(ServerBudgetTest, EachBoundOfTheBudgetIsEnforcedAndARealNumberIsInsideIt) {
-  DigitClassifier classifier(loaded_->model);
+  DigitClassifier classifier(test::shipped_model().model);
   // Two digits in a row: a 1 and a 7 drawn with thick strokes.
   const GreyImage number = picture(
       300, 160,
