@@ -43,10 +43,13 @@ Surface fit_surface(const std::vector<float>& u, const std::vector<float>& v, co
     ++n;
     const auto t = Surface::terms(u[i], v[i]);
     for (int r = 0; r < 6; ++r) {
-      for (int c = 0; c < 6; ++c) a[r][c] += t[r] * t[c];
+      for (int c = r; c < 6; ++c) a[r][c] += t[r] * t[c];
       a[r][6] += t[r] * g[i];
     }
   }
+  // The matrix is symmetric (t[r] t[c] = t[c] t[r] exactly): the lower triangle is the upper one.
+  for (int r = 1; r < 6; ++r)
+    for (int c = 0; c < r; ++c) a[r][c] = a[c][r];
   Surface s;
   if (n == 0) return s;
   for (int r = 1; r < 6; ++r) a[r][r] += 1e-6 * double(n);
@@ -75,9 +78,9 @@ float median_of(std::vector<float> values) {
 
 // In a photo that shows the table, only the sheet can hold writing: the residual outside it is zeroed.
 // Returns the paper's noise (robust σ) from the pixels on the paper's side of Otsu's threshold of the
-// residual, whatever share of the picture the ink takes.
-float restrict_to_sheet(std::vector<float>& r, float& top, const std::vector<float>& grey, int w, int h,
-                        bool dark_ink, int step) {
+// residual, whatever share of the picture the ink takes; that threshold goes to paper_cut.
+float restrict_to_sheet(std::vector<float>& r, float& top, float& paper_cut, const std::vector<float>& grey,
+                        int w, int h, bool dark_ink, int step) {
   const std::vector<char> sheet = sheet_mask(grey, w, h, dark_ink);
   if (!sheet.empty()) {
     top = 0;
@@ -86,7 +89,7 @@ float restrict_to_sheet(std::vector<float>& r, float& top, const std::vector<flo
       top = std::max(top, r[i]);
     }
   }
-  const float paper_cut = otsu_threshold(r, top);
+  paper_cut = otsu_threshold(r, top);
   std::vector<float> paper_side;
   for (std::size_t i = 0; i < r.size(); i += std::size_t(step))
     if (r[i] <= paper_cut) paper_side.push_back(r[i]);
@@ -142,7 +145,14 @@ InkMap extract_ink(const GreyImage& image) {
     for (std::size_t i = 0; i < sg.size(); ++i) resid[i] = std::abs(sg[i] - float(paper.at(su[i], sv[i])));
     // Robust σ of the paper: 1.4826 × median absolute residual (ink is less than half the picture).
     sigma = std::max(1.0f, 1.4826f * median_of(resid));
-    for (std::size_t i = 0; i < sg.size(); ++i) use[i] = resid[i] <= 2.5f * sigma;
+    bool changed = false;
+    for (std::size_t i = 0; i < sg.size(); ++i) {
+      const char keep = resid[i] <= 2.5f * sigma;
+      changed |= keep != use[i];
+      use[i] = keep;
+    }
+    // The same pixels as last time give the same fit again: the later rounds could change nothing.
+    if (!changed && iter > 0) break;
   }
 
   // Residual grey level of every pixel, and which tail the ink is in: the side with more mass beyond 3σ.
@@ -170,11 +180,11 @@ InkMap extract_ink(const GreyImage& image) {
     r[i] = std::max(0.0f, map.dark_ink ? background[i] - grey[i] : grey[i] - background[i]);
     top = std::max(top, r[i]);
   }
-  sigma = restrict_to_sheet(r, top, grey, w, h, map.dark_ink, step);
+  float cut = 0;  // Otsu's threshold of r, between the paper and the ink
+  sigma = restrict_to_sheet(r, top, cut, grey, w, h, map.dark_ink, step);
 
   // Full ink = the median of the pixels above Otsu's threshold (a stroke's core, as in MNIST where most
   // stroke pixels are saturated); the paper's noise floor (3σ) maps to 0.
-  const float cut = otsu_threshold(r, top);
   std::vector<float> strong;
   for (float x : r)
     if (x > cut) strong.push_back(x);

@@ -54,21 +54,31 @@ constexpr int kBackgroundSide = 256;
 // table around a sheet in most photos.
 constexpr double kBackgroundWindow = 0.2;
 
-// Running maximum (or minimum) over 2r + 1 pixels along rows (or columns).
+// Running maximum (or minimum) over 2r + 1 pixels along rows (or columns), the window clipped at the ends.
+// A monotonic queue of candidate positions makes it O(n) whatever r (each position enters and leaves once):
+// the window is a fifth of the picture, so the O(n r) scan cost the web page ~30 ms per drawing.
 void running_extreme(std::vector<float>& out, const std::vector<float>& in, int w, int h, int r,
                      bool along_rows, bool take_max) {
   out.resize(in.size());
   const int n = along_rows ? w : h, lines = along_rows ? h : w;
   const std::size_t step = along_rows ? 1 : std::size_t(w);
+  std::vector<float> line(std::size_t(n), 0.0f);
+  std::vector<int> queue(std::size_t(n), 0);  // positions whose values decrease (max) or increase (min)
   for (int l = 0; l < lines; ++l) {
     const std::size_t base = along_rows ? std::size_t(l) * w : std::size_t(l);
+    for (int i = 0; i < n; ++i) line[std::size_t(i)] = in[base + std::size_t(i) * step];
+    int head = 0, tail = 0, next = 0;
     for (int i = 0; i < n; ++i) {
-      float e = in[base + std::size_t(i) * step];
-      for (int k = std::max(0, i - r); k <= std::min(n - 1, i + r); ++k) {
-        const float v = in[base + std::size_t(k) * step];
-        e = take_max ? std::max(e, v) : std::min(e, v);
+      for (const int last = std::min(n - 1, i + r); next <= last; ++next) {
+        const float v = line[std::size_t(next)];
+        // A queued value that the new one equals or beats can never be the extreme again.
+        while (tail > head && (take_max ? line[std::size_t(queue[std::size_t(tail - 1)])] <= v
+                                        : line[std::size_t(queue[std::size_t(tail - 1)])] >= v))
+          --tail;
+        queue[std::size_t(tail++)] = next;
       }
-      out[base + std::size_t(i) * step] = e;
+      while (queue[std::size_t(head)] < i - r) ++head;
+      out[base + std::size_t(i) * step] = line[std::size_t(queue[std::size_t(head)])];
     }
   }
 }
@@ -250,58 +260,90 @@ constexpr double kRuleThickness = 0.012;
 constexpr double kRuleMaxSlope = 0.08;
 constexpr int kRuleGap = 3;
 
+// std::lround for |v| < 2^31, exactly (halves away from zero), without its library call: the line search
+// rounds a few million positions per picture. Outside (−1, 0), v − floor(v) is exact (Sterbenz), so the
+// comparison with 0.5 is too; inside, v + 1 could round onto 0.5.
+inline int round_half_away(double v) {
+  if (v < 0 && v > -1) return v <= -0.5 ? -1 : 0;
+  int f = int(v);  // towards zero
+  if (double(f) > v) --f;
+  const double d = v - f;
+  return v >= 0 ? f + (d >= 0.5) : f + (d > 0.5);
+}
+
 int remove_horizontal_rules(std::vector<float>& ink, int w, int h, float threshold) {
   if (w < 40 || h < 40) return 0;
   const int min_run = int(kRuleLength * w);
   const int max_thick = std::max(2, int(std::lround(kRuleThickness * h)));
-  std::vector<char> on(ink.size()), line(ink.size(), 0), near_on(ink.size(), 0);
+  std::vector<char> on(ink.size()), line(ink.size(), 0);
   for (std::size_t i = 0; i < ink.size(); ++i) on[i] = ink[i] > threshold;
-  // on, tolerant of a one-pixel step of a slanted line: a pixel or its neighbour above or below.
+  // on, tolerant of a one-pixel step of a slanted line: a pixel or its neighbour above or below (computed
+  // once: the search below asks it about nine times per pixel).
+  std::vector<char> near_on(ink.size(), 0);
   for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x)
-      for (int dy = -1; dy <= 1; ++dy)
-        if (y + dy >= 0 && y + dy < h && on[std::size_t(y + dy) * w + x]) near_on[std::size_t(y) * w + x] = 1;
+    for (int x = 0; x < w; ++x) {
+      const std::size_t i = std::size_t(y) * w + x;
+      near_on[i] = on[i] || (y > 0 && on[i - std::size_t(w)]) || (y + 1 < h && on[i + std::size_t(w)]);
+    }
   constexpr int kSlopes = 9;
+  // The scan lines are y = y0 + slope x, rounded; only the near_on pixels can extend a run, so each scan
+  // line's hits are gathered from them (column by column, so in x order) instead of walking every line
+  // through every pixel: the cost follows the ink, not the picture (the web page's pad is mostly paper).
+  std::vector<int> hit_x, hit_y;
+  for (int x = 0; x < w; ++x)
+    for (int y = 0; y < h; ++y)
+      if (near_on[std::size_t(y) * w + x]) hit_x.push_back(x), hit_y.push_back(y);
   std::vector<int> centres;  // the row of each run's middle
-  // The row of the line through (0, y0) at column x is lround(y0 + slope·x) = y0 + lround(slope·x), except
-  // within rounding error of a tie, where it is computed in full: the same rows as the direct formula, with
-  // one rounding per column and slope instead of one per pixel and offset (this loop is most of the cost
-  // of reading a picture).
-  std::vector<int> step(std::size_t(w) + 1);
-  std::vector<char> tie(std::size_t(w) + 1);
+  std::vector<int> dy(std::size_t(w) + 1), first, xs(hit_x.size());
+  std::vector<char> exact(std::size_t(w) + 1);
   for (int si = 0; si < kSlopes; ++si) {
     const double slope = kRuleMaxSlope * (2.0 * si / (kSlopes - 1) - 1);
-    for (int x = 0; x <= w; ++x) {
-      const double f = slope * x;
-      step[std::size_t(x)] = int(std::lround(f));
-      tie[std::size_t(x)] = std::abs(std::abs(f - std::trunc(f)) - 0.5) < 1e-6;
-    }
-    auto row = [&](int y0, int x) {
-      return tie[std::size_t(x)] ? int(std::lround(y0 + slope * x)) : y0 + step[std::size_t(x)];
-    };
     const int y_lo = slope > 0 ? -int(std::ceil(slope * w)) : 0;
     const int y_hi = slope < 0 ? h + int(std::ceil(-slope * w)) : h;
+    const auto row_at = [slope](int y0, int x) { return round_half_away(y0 + slope * x); };
+    // The line's row at x is the nearest integer to y0 + slope x, which is y0 + dy[x] unless slope x lies
+    // within 1e-6 of a half (where the sum's rounding, and a tie's sign, decide): there it is computed.
+    for (int x = 0; x <= w; ++x) {
+      const double t = slope * x;
+      dy[std::size_t(x)] = round_half_away(t);
+      exact[std::size_t(x)] = std::abs(t - std::floor(t) - 0.5) < 1e-6;
+    }
+    // The scan line through pixel (x, y), or y_hi if none is (the rounding can skip a row).
+    const auto line_through = [&](int x, int y) {
+      const int y0 = y - dy[std::size_t(x)];
+      if (!exact[std::size_t(x)]) return y0;
+      for (int c = y0 - 1; c <= y0 + 1; ++c)
+        if (row_at(c, x) == y) return c;
+      return y_hi;
+    };
+    // Counting sort of the hits by scan line, keeping x order within each.
+    const int lines = y_hi - y_lo;
+    first.assign(std::size_t(lines) + 1, 0);
+    for (std::size_t k = 0; k < hit_x.size(); ++k) {
+      const int y0 = line_through(hit_x[k], hit_y[k]);
+      if (y0 >= y_lo && y0 < y_hi) ++first[std::size_t(y0 - y_lo) + 1];
+    }
+    for (int l = 0; l < lines; ++l) first[std::size_t(l) + 1] += first[std::size_t(l)];
+    std::vector<int> fill(first.begin(), first.end() - 1);
+    for (std::size_t k = 0; k < hit_x.size(); ++k) {
+      const int y0 = line_through(hit_x[k], hit_y[k]);
+      if (y0 >= y_lo && y0 < y_hi) xs[std::size_t(fill[std::size_t(y0 - y_lo)]++)] = hit_x[k];
+    }
     for (int y0 = y_lo; y0 < y_hi; ++y0) {
-      // A line faded or broken by the camera in places: gaps of up to kRuleGap pixels are bridged.
-      int start = -1, last = -1;
-      for (int x = 0; x <= w; ++x) {
-        const int y = row(y0, x);
-        const bool inside = x < w && y >= 0 && y < h;
-        const bool hit = inside && near_on[std::size_t(y) * w + x];
-        if (hit) {
-          if (start < 0) start = x;
-          last = x;
-        }
-        if (start >= 0 && (!inside || x - last > kRuleGap)) {
-          const int end = last + 1;
-          if (end - start >= min_run) {
-            centres.push_back(int(std::lround(y0 + slope * (start + end) / 2)));
-            for (int k = start; k < end; ++k) {
-              const int yy = row(y0, k);
-              if (yy >= 0 && yy < h) line[std::size_t(yy) * w + k] = 1;
-            }
-          }
-          start = -1;
+      const int* x_begin = xs.data() + first[std::size_t(y0 - y_lo)];
+      const int* x_end = xs.data() + first[std::size_t(y0 - y_lo) + 1];
+      // A line faded or broken by the camera in places: gaps of up to kRuleGap pixels are bridged. A scan
+      // line is inside the picture over one stretch of x, so between two of its hits it stays inside.
+      for (const int* p = x_begin; p != x_end;) {
+        const int start = *p;
+        int last = *p++;
+        while (p != x_end && *p - last <= kRuleGap + 1) last = *p++;
+        const int end = last + 1;
+        if (end - start < min_run) continue;
+        centres.push_back(int(std::lround(y0 + slope * (start + end) / 2)));
+        for (int k = start; k < end; ++k) {
+          const int yy = row_at(y0, k);
+          if (yy >= 0 && yy < h) line[std::size_t(yy) * w + k] = 1;
         }
       }
     }
