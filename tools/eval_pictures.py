@@ -821,6 +821,9 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default="", help="directory for the pictures (default build/eval-pictures/SET)")
     ap.add_argument("--json", default="", help="also write the figures as JSON to this file")
+    ap.add_argument("--answers", default="",
+                    help="also write lenet's answer for every picture to this file, one JSON line each in file "
+                    "order (to compare two builds byte for byte)")
     ap.add_argument("--no-timing", action="store_true", help="skip the 12-Mpixel photo timing")
     ap.add_argument("--reuse", action="store_true",
                     help="reuse the pictures already in --out if they were made with the same set, seed, count "
@@ -857,6 +860,10 @@ def main():
     pred, pred_cpu = run_lenet(args.lenet, "predict", digit_files, args.model)
     read, read_cpu = run_lenet(args.lenet, "read", number_files, args.model)
     t2 = time.time()
+    if args.answers:
+        with open(args.answers, "w") as f:
+            for name in sorted(pred) + sorted(read):
+                f.write(json.dumps((pred if name in pred else read)[name], sort_keys=True) + "\n")
     print(f"Real-picture evaluation, set '{args.set}' (MNIST {'training' if args.set == 'dev' else 'test'} "
           f"digits), {args.per_category} pictures per category, seed {args.seed}; pictures in {out}")
     print(f"(generated in {t1 - t0:.1f} s; lenet predict {pred_cpu:.1f} s CPU for {len(digit_files)} pictures, "
