@@ -111,13 +111,12 @@ InkMap extract_ink(const GreyImage& image) {
   const int w = std::max(1, int(std::lround(image.width * map.scale)));
   const int h = std::max(1, int(std::lround(image.height * map.scale)));
   map.scale = double(w) / image.width;
-  std::vector<float> grey(std::size_t(w) * h);
-  {
-    std::vector<float> full(image.pixels.begin(), image.pixels.end());
-    if (w == image.width && h == image.height)
-      grey = std::move(full);
-    else
-      resample_area(grey.data(), w, h, full.data(), image.width, image.height);
+  std::vector<float> grey;
+  if (w == image.width && h == image.height) {
+    grey.assign(image.pixels.begin(), image.pixels.end());
+  } else {
+    grey.resize(std::size_t(w) * h);
+    resample_area(grey.data(), w, h, image.pixels.data(), image.width, image.height);
   }
   map.width = w;
   map.height = h;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace lenet {
@@ -35,24 +36,41 @@ Taps area_taps(int out_n, int in_n) {
   return t;
 }
 
+// Both passes in one sweep down the input: each input row is reduced horizontally once, then added into
+// the (one or two, when reducing) output rows that cover it. Every output pixel gets the same products,
+// added in the same order, as a horizontal pass over the whole picture followed by a vertical one, but a
+// 12-Mpixel photo needs neither a float copy of itself (48 MB) nor an intermediate picture of in_h rows.
+template <typename T>
+void resample_rows(float* out, int out_w, int out_h, const T* in, int in_w, int in_h) {
+  const Taps tx = area_taps(out_w, in_w), ty = area_taps(out_h, in_h);
+  std::fill(out, out + std::size_t(out_w) * out_h, 0.0f);
+  std::vector<float> row(static_cast<std::size_t>(out_w));
+  int lowest = 0;  // the first output row whose input rows are not all behind
+  for (int y = 0; y < in_h; ++y) {
+    const T* src = in + std::size_t(y) * in_w;
+    for (int x = 0; x < out_w; ++x) {
+      float s = 0;
+      const float* wx = tx.weight.data() + tx.offset[x];
+      for (int k = 0; k < tx.count[x]; ++k) s += wx[k] * float(src[tx.first[x] + k]);
+      row[std::size_t(x)] = s;
+    }
+    while (lowest < out_h && ty.first[lowest] + ty.count[lowest] <= y) ++lowest;
+    for (int o = lowest; o < out_h && ty.first[o] <= y; ++o) {
+      const float wy = ty.weight[std::size_t(ty.offset[o] + y - ty.first[o])];
+      float* dst = out + std::size_t(o) * out_w;
+      for (int x = 0; x < out_w; ++x) dst[x] += wy * row[std::size_t(x)];
+    }
+  }
+}
+
 }  // namespace
 
 void resample_area(float* out, int out_w, int out_h, const float* in, int in_w, int in_h) {
-  const Taps tx = area_taps(out_w, in_w), ty = area_taps(out_h, in_h);
-  std::vector<float> rows(std::size_t(out_w) * in_h);  // horizontal pass: in_h rows of out_w
-  for (int y = 0; y < in_h; ++y)
-    for (int x = 0; x < out_w; ++x) {
-      float s = 0;
-      for (int k = 0; k < tx.count[x]; ++k) s += tx.weight[tx.offset[x] + k] * in[y * in_w + tx.first[x] + k];
-      rows[std::size_t(y) * out_w + x] = s;
-    }
-  for (int y = 0; y < out_h; ++y)
-    for (int x = 0; x < out_w; ++x) {
-      float s = 0;
-      for (int k = 0; k < ty.count[y]; ++k)
-        s += ty.weight[ty.offset[y] + k] * rows[std::size_t(ty.first[y] + k) * out_w + x];
-      out[std::size_t(y) * out_w + x] = s;
-    }
+  resample_rows(out, out_w, out_h, in, in_w, in_h);
+}
+
+void resample_area(float* out, int out_w, int out_h, const std::uint8_t* in, int in_w, int in_h) {
+  resample_rows(out, out_w, out_h, in, in_w, in_h);
 }
 
 }  // namespace lenet
