@@ -287,12 +287,24 @@ int remove_horizontal_rules(std::vector<float>& ink, int w, int h, float thresho
     }
   constexpr int kSlopes = 9;
   // The scan lines are y = y0 + slope x, rounded; only the near_on pixels can extend a run, so each scan
-  // line's hits are gathered from them (column by column, so in x order) instead of walking every line
-  // through every pixel: the cost follows the ink, not the picture (the web page's pad is mostly paper).
-  std::vector<int> hit_x, hit_y;
-  for (int x = 0; x < w; ++x)
-    for (int y = 0; y < h; ++y)
-      if (near_on[std::size_t(y) * w + x]) hit_x.push_back(x), hit_y.push_back(y);
+  // line's hits are gathered from them instead of walking every line through every pixel: the cost follows
+  // the ink, not the picture (the web page's pad is mostly paper). The hits are listed row by row, and a
+  // line's rows never decrease along x for a slope ≥ 0 (never increase for a slope < 0), so taking the rows
+  // upwards (downwards) gives each line its hits in x order, and the sort below writes nearly in sequence.
+  std::vector<int> hit_x, row_first(std::size_t(h) + 1, 0);
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x)
+      if (near_on[std::size_t(y) * w + x]) hit_x.push_back(x);
+    row_first[std::size_t(y) + 1] = int(hit_x.size());
+  }
+  // Calls f(x, y) for every hit, in the order above.
+  const auto each_hit = [&](bool upwards, auto&& f) {
+    for (int r = 0; r < h; ++r) {
+      const int y = upwards ? r : h - 1 - r;
+      for (int k = row_first[std::size_t(y)]; k < row_first[std::size_t(y) + 1]; ++k)
+        f(hit_x[std::size_t(k)], y);
+    }
+  };
   std::vector<int> centres;  // the row of each run's middle
   std::vector<int> dy(std::size_t(w) + 1), first, xs(hit_x.size());
   std::vector<char> exact(std::size_t(w) + 1);
@@ -319,16 +331,16 @@ int remove_horizontal_rules(std::vector<float>& ink, int w, int h, float thresho
     // Counting sort of the hits by scan line, keeping x order within each.
     const int lines = y_hi - y_lo;
     first.assign(std::size_t(lines) + 1, 0);
-    for (std::size_t k = 0; k < hit_x.size(); ++k) {
-      const int y0 = line_through(hit_x[k], hit_y[k]);
+    each_hit(slope >= 0, [&](int x, int y) {
+      const int y0 = line_through(x, y);
       if (y0 >= y_lo && y0 < y_hi) ++first[std::size_t(y0 - y_lo) + 1];
-    }
+    });
     for (int l = 0; l < lines; ++l) first[std::size_t(l) + 1] += first[std::size_t(l)];
     std::vector<int> fill(first.begin(), first.end() - 1);
-    for (std::size_t k = 0; k < hit_x.size(); ++k) {
-      const int y0 = line_through(hit_x[k], hit_y[k]);
-      if (y0 >= y_lo && y0 < y_hi) xs[std::size_t(fill[std::size_t(y0 - y_lo)]++)] = hit_x[k];
-    }
+    each_hit(slope >= 0, [&](int x, int y) {
+      const int y0 = line_through(x, y);
+      if (y0 >= y_lo && y0 < y_hi) xs[std::size_t(fill[std::size_t(y0 - y_lo)]++)] = x;
+    });
     for (int y0 = y_lo; y0 < y_hi; ++y0) {
       const int* x_begin = xs.data() + first[std::size_t(y0 - y_lo)];
       const int* x_end = xs.data() + first[std::size_t(y0 - y_lo) + 1];
@@ -342,7 +354,7 @@ int remove_horizontal_rules(std::vector<float>& ink, int w, int h, float thresho
         if (end - start < min_run) continue;
         centres.push_back(int(std::lround(y0 + slope * (start + end) / 2)));
         for (int k = start; k < end; ++k) {
-          const int yy = row_at(y0, k);
+          const int yy = exact[std::size_t(k)] ? row_at(y0, k) : y0 + dy[std::size_t(k)];
           if (yy >= 0 && yy < h) line[std::size_t(yy) * w + k] = 1;
         }
       }
