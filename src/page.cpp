@@ -271,20 +271,11 @@ inline int round_half_away(double v) {
   return v >= 0 ? f + (d >= 0.5) : f + (d > 0.5);
 }
 
-int remove_horizontal_rules(std::vector<float>& ink, int w, int h, float threshold) {
-  if (w < 40 || h < 40) return 0;
+// The scan lines near the horizontal along which near_on runs for at least kRuleLength of the width (gaps
+// bridged): their pixels set in `line`, the row of each run's middle added to `centres`.
+void find_rule_runs(std::vector<char>& line, std::vector<int>& centres, const std::vector<char>& near_on,
+                    int w, int h) {
   const int min_run = int(kRuleLength * w);
-  const int max_thick = std::max(2, int(std::lround(kRuleThickness * h)));
-  std::vector<char> on(ink.size()), line(ink.size(), 0);
-  for (std::size_t i = 0; i < ink.size(); ++i) on[i] = ink[i] > threshold;
-  // on, tolerant of a one-pixel step of a slanted line: a pixel or its neighbour above or below (computed
-  // once: the search below asks it about nine times per pixel).
-  std::vector<char> near_on(ink.size(), 0);
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      const std::size_t i = std::size_t(y) * w + x;
-      near_on[i] = on[i] || (y > 0 && on[i - std::size_t(w)]) || (y + 1 < h && on[i + std::size_t(w)]);
-    }
   constexpr int kSlopes = 9;
   // The scan lines are y = y0 + slope x, rounded; only the near_on pixels can extend a run, so each scan
   // line's hits are gathered from them instead of walking every line through every pixel: the cost follows
@@ -305,7 +296,6 @@ int remove_horizontal_rules(std::vector<float>& ink, int w, int h, float thresho
         f(hit_x[std::size_t(k)], y);
     }
   };
-  std::vector<int> centres;  // the row of each run's middle
   std::vector<int> dy(std::size_t(w) + 1), first, xs(hit_x.size());
   std::vector<char> exact(std::size_t(w) + 1);
   for (int si = 0; si < kSlopes; ++si) {
@@ -360,6 +350,23 @@ int remove_horizontal_rules(std::vector<float>& ink, int w, int h, float thresho
       }
     }
   }
+}
+
+int remove_horizontal_rules(std::vector<float>& ink, int w, int h, float threshold) {
+  if (w < 40 || h < 40) return 0;
+  const int max_thick = std::max(2, int(std::lround(kRuleThickness * h)));
+  std::vector<char> on(ink.size()), line(ink.size(), 0);
+  for (std::size_t i = 0; i < ink.size(); ++i) on[i] = ink[i] > threshold;
+  // on, tolerant of a one-pixel step of a slanted line: a pixel or its neighbour above or below (computed
+  // once: the search below asks it about nine times per pixel).
+  std::vector<char> near_on(ink.size(), 0);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const std::size_t i = std::size_t(y) * w + x;
+      near_on[i] = on[i] || (y > 0 && on[i - std::size_t(w)]) || (y + 1 < h && on[i + std::size_t(w)]);
+    }
+  std::vector<int> centres;  // the row of each run's middle
+  find_rule_runs(line, centres, near_on, w, h);
   // Each line is found at a few neighbouring offsets and slopes: count lines by their middles.
   std::sort(centres.begin(), centres.end());
   int distinct = 0;
