@@ -349,56 +349,56 @@ double int8_probe(long iterations, std::int32_t* sink) {
   return ops;
 }
 
+namespace {
+// The naive convolution + pooling of one image: level (map, y, x) = requantize(sum_at(map, y, x)) over the
+// Side × Side output, then 2×2 max pooling into out (Side/2, Side/2, Maps) HWC.
+template <int Maps, int Side, class SumAt>
+void conv_pool_naive(std::uint8_t* out, const Int8Layer& l, const SumAt& sum_at) {
+  int level[Maps][Side][Side];
+  for (int m = 0; m < Maps; ++m)
+    for (int y = 0; y < Side; ++y)
+      for (int x = 0; x < Side; ++x)
+        level[m][y][x] = requantize(sum_at(m, y, x), l.scale[std::size_t(m)], l.offset[std::size_t(m)]);
+  constexpr int P = Side / 2;
+  for (int py = 0; py < P; ++py)
+    for (int px = 0; px < P; ++px)
+      for (int m = 0; m < Maps; ++m)
+        out[(py * P + px) * Maps + m] =
+            std::uint8_t(std::max({level[m][2 * py][2 * px], level[m][2 * py][2 * px + 1],
+                                   level[m][2 * py + 1][2 * px], level[m][2 * py + 1][2 * px + 1]}));
+}
+}  // namespace
+
 namespace naive {
 
 void c1s2_int8_forward(std::uint8_t* s2, const std::uint8_t* image, const Int8Layer& c1, int n) {
   for (int i = 0; i < n; ++i) {
     const std::uint8_t* img = image + std::size_t(i) * kInt8ImageBytes;
-    int level[6][28][28];
-    for (int c = 0; c < 6; ++c)
-      for (int y = 0; y < 28; ++y)
-        for (int x = 0; x < 28; ++x) {
-          std::int32_t acc = 0;
-          for (int kh = 0; kh < 5; ++kh)
-            for (int kw = 0; kw < 5; ++kw)
-              acc += img[(y + kh) * 32 + x + kw] *
-                     quad_byte(c1.weight[std::size_t((c * 5 + kh) * 2 + kw / 4)], kw % 4);
-          level[c][y][x] = requantize(acc, c1.scale[std::size_t(c)], c1.offset[std::size_t(c)]);
-        }
-    std::uint8_t* out = s2 + std::size_t(i) * kInt8S2Bytes;
-    for (int py = 0; py < 14; ++py)
-      for (int px = 0; px < 14; ++px)
-        for (int c = 0; c < 6; ++c)
-          out[(py * 14 + px) * 6 + c] =
-              std::uint8_t(std::max({level[c][2 * py][2 * px], level[c][2 * py][2 * px + 1],
-                                     level[c][2 * py + 1][2 * px], level[c][2 * py + 1][2 * px + 1]}));
+    conv_pool_naive<6, 28>(s2 + std::size_t(i) * kInt8S2Bytes, c1, [&](int c, int y, int x) {
+      std::int32_t acc = 0;
+      for (int kh = 0; kh < 5; ++kh)
+        for (int kw = 0; kw < 5; ++kw)
+          acc += img[(y + kh) * 32 + x + kw] *
+                 quad_byte(c1.weight[std::size_t((c * 5 + kh) * 2 + kw / 4)], kw % 4);
+      return acc;
+    });
   }
 }
 
 void c3s4_int8_forward(std::uint8_t* s4, const std::uint8_t* s2, const Int8Layer& c3, int n) {
   for (int i = 0; i < n; ++i) {
     const std::uint8_t* in = s2 + std::size_t(i) * kInt8S2Bytes;
-    int level[16][10][10];
-    for (int o = 0; o < 16; ++o)
-      for (int y = 0; y < 10; ++y)
-        for (int x = 0; x < 10; ++x) {
-          std::int32_t acc = 0;
-          for (int kh = 0; kh < 5; ++kh)
-            for (int kw = 0; kw < 5; ++kw)
-              for (int c = 0; c < 6; ++c) {
-                const int b = kw * 6 + c;  // byte of the kernel row's 30
-                acc += in[((y + kh) * 14 + x + kw) * 6 + c] *
-                       quad_byte(c3.weight[std::size_t((kh * 8 + b / 4) * 16 + o)], b % 4);
-              }
-          level[o][y][x] = requantize(acc, c3.scale[std::size_t(o)], c3.offset[std::size_t(o)]);
-        }
-    std::uint8_t* out = s4 + std::size_t(i) * kInt8S4Bytes;
-    for (int py = 0; py < 5; ++py)
-      for (int px = 0; px < 5; ++px)
-        for (int o = 0; o < 16; ++o)
-          out[(py * 5 + px) * 16 + o] =
-              std::uint8_t(std::max({level[o][2 * py][2 * px], level[o][2 * py][2 * px + 1],
-                                     level[o][2 * py + 1][2 * px], level[o][2 * py + 1][2 * px + 1]}));
+    conv_pool_naive<16, 10>(s4 + std::size_t(i) * kInt8S4Bytes, c3, [&](int o, int y, int x) {
+      std::int32_t acc = 0;
+      for (int kh = 0; kh < 5; ++kh)
+        for (int kw = 0; kw < 5; ++kw)
+          for (int c = 0; c < 6; ++c) {
+            const int b = kw * 6 + c;  // byte of the kernel row's 30
+            acc += in[((y + kh) * 14 + x + kw) * 6 + c] *
+                   quad_byte(c3.weight[std::size_t((kh * 8 + b / 4) * 16 + o)], b % 4);
+          }
+      return acc;
+    });
   }
 }
 
