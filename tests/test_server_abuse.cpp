@@ -1,6 +1,6 @@
 // `lenet serve` against hostile and careless clients, on loopback: slow and idle connections, huge heads,
 // many ranges, pipelining, bad lengths, escapes out of --web, control characters for the log, SIGTERM while
-// clients trickle. Labelled `long` in CTest: the slow-client tests take about 12 s each, by design.
+// clients trickle. Labelled `long` in CTest: the slow-client test takes about 8 s, by design.
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
