@@ -3,6 +3,8 @@
 // is background, 0).
 #include "lenet/distort.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cassert>
 #include <cmath>
@@ -53,44 +55,73 @@ void random_affine(std::uint8_t* out, const std::uint8_t* in, int rows, int cols
       out[y * cols + x] = sample_bilinear(in, rows, cols, m.source_x(x, y), m.source_y(y));
 }
 
-void elastic_field(float* dx, float* dy, int rows, int cols, float alpha, float sigma, Rng& rng,
-                   std::vector<float>& scratch) {
+namespace {
+
+int elastic_radius(float sigma) { return int(std::ceil(3 * sigma)); }
+
+// The normalised Gaussian of σ truncated at ±⌈3σ⌉, with α folded in: the field is linear in the kernel and
+// the kernel is applied once per direction, so each pass carries √α.
+void elastic_kernel(std::vector<float>& kernel, float alpha, float sigma) {
   assert(sigma > 0);
-  const int radius = int(std::ceil(3 * sigma));
-  const int taps = 2 * radius + 1, prows = rows + 2 * radius, pcols = cols + 2 * radius;
-  // scratch: the kernel, the padded noise, and the noise smoothed along rows.
-  scratch.resize(std::size_t(taps) + std::size_t(prows) * pcols + std::size_t(prows) * cols);
-  float* kernel = scratch.data();
-  float* noise = kernel + taps;
-  float* rowwise = noise + std::size_t(prows) * pcols;
+  const int radius = elastic_radius(sigma), taps = 2 * radius + 1;
+  kernel.resize(std::size_t(taps));
   double total = 0;
   for (int i = 0; i < taps; ++i) {
     const float t = float(i - radius) / sigma;
-    kernel[i] = std::exp(-0.5f * t * t);
-    total += kernel[i];
+    kernel[std::size_t(i)] = std::exp(-0.5f * t * t);
+    total += kernel[std::size_t(i)];
   }
-  // Normalised, with α folded in (the field is linear in the kernel; applied once per direction, so √α each).
   const float k_scale = float(std::sqrt(double(alpha)) / total);
-  for (int i = 0; i < taps; ++i) kernel[i] *= k_scale;
-  for (float* field : {dx, dy}) {
-    for (int i = 0; i < prows * pcols; ++i) noise[i] = rng.uniform(-1.0f, 1.0f);
-    // Both passes run the tap loop outside the pixel loop, so the pixel loop vectorises.
-    for (int y = 0; y < prows; ++y) {  // along rows: (prows, pcols) -> (prows, cols)
-      const float* src = noise + std::size_t(y) * pcols;
-      float* dst = rowwise + std::size_t(y) * cols;
-      std::fill(dst, dst + cols, 0.0f);
-      for (int k = 0; k < taps; ++k)
-        for (int x = 0; x < cols; ++x) dst[x] += kernel[k] * src[x + k];
-    }
-    for (int y = 0; y < rows; ++y) {  // along columns: (prows, cols) -> (rows, cols)
-      float* dst = field + std::size_t(y) * cols;
-      std::fill(dst, dst + cols, 0.0f);
-      for (int k = 0; k < taps; ++k) {
-        const float* src = rowwise + std::size_t(y + k) * cols;
-        for (int x = 0; x < cols; ++x) dst[x] += kernel[k] * src[x];
-      }
+  for (float& k : kernel) k *= k_scale;
+}
+
+// field (rows×cols) = kernel ∗ (kernel ∗ u) separably, u uniform in [−1, 1] drawn on the grid padded by the
+// kernel's radius. `work` is resized as needed (a no-op once sized, so nothing is allocated per image).
+void smoothed_noise(float* field, int rows, int cols, const std::vector<float>& kernel, Rng& rng,
+                    std::vector<float>& work) {
+  const int taps = int(kernel.size()), radius = taps / 2;
+  const int prows = rows + 2 * radius, pcols = cols + 2 * radius;
+  work.resize(std::size_t(prows) * pcols + std::size_t(prows) * cols);
+  float* noise = work.data();
+  float* rowwise = noise + std::size_t(prows) * pcols;
+  // Two 24-bit uniforms from each 64-bit draw (as Rng::uniform, from bits 40-63 and 16-39): the generator is
+  // a third of the field's cost, and this halves it.
+  const int count = prows * pcols;
+  constexpr float kUnit = 1.0f / 16777216.0f;
+  int i = 0;
+  for (; i + 1 < count; i += 2) {
+    const std::uint64_t r = rng.next_u64();
+    noise[i] = 2.0f * float(r >> 40) * kUnit - 1.0f;
+    noise[i + 1] = 2.0f * float((r >> 16) & 0xFFFFFFu) * kUnit - 1.0f;
+  }
+  if (i < count) noise[i] = rng.uniform(-1.0f, 1.0f);
+  const float* k = kernel.data();
+  // Both passes run the tap loop outside the pixel loop, so the pixel loop vectorises.
+  for (int y = 0; y < prows; ++y) {  // along rows: (prows, pcols) -> (prows, cols)
+    const float* src = noise + std::size_t(y) * pcols;
+    float* dst = rowwise + std::size_t(y) * cols;
+    std::fill(dst, dst + cols, 0.0f);
+    for (int t = 0; t < taps; ++t)
+      for (int x = 0; x < cols; ++x) dst[x] += k[t] * src[x + t];
+  }
+  for (int y = 0; y < rows; ++y) {  // along columns: (prows, cols) -> (rows, cols)
+    float* dst = field + std::size_t(y) * cols;
+    std::fill(dst, dst + cols, 0.0f);
+    for (int t = 0; t < taps; ++t) {
+      const float* src = rowwise + std::size_t(y + t) * cols;
+      for (int x = 0; x < cols; ++x) dst[x] += k[t] * src[x];
     }
   }
+}
+
+}  // namespace
+
+void elastic_field(float* dx, float* dy, int rows, int cols, float alpha, float sigma, Rng& rng,
+                   std::vector<float>& scratch) {
+  std::vector<float> kernel;
+  elastic_kernel(kernel, alpha, sigma);
+  smoothed_noise(dx, rows, cols, kernel, rng, scratch);
+  smoothed_noise(dy, rows, cols, kernel, rng, scratch);
 }
 
 void warp_bilinear(std::uint8_t* out, const std::uint8_t* in, int rows, int cols, const float* dx,
@@ -112,10 +143,16 @@ void random_distortion(std::uint8_t* out, const std::uint8_t* in, int rows, int 
   const std::size_t size = std::size_t(rows) * cols;
   scratch.dx.resize(size);
   scratch.dy.resize(size);
+  if (scratch.kernel.empty() || scratch.kernel_alpha != r.elastic_alpha ||
+      scratch.kernel_sigma != r.elastic_sigma) {
+    elastic_kernel(scratch.kernel, r.elastic_alpha, r.elastic_sigma);
+    scratch.kernel_alpha = r.elastic_alpha;
+    scratch.kernel_sigma = r.elastic_sigma;
+  }
+  smoothed_noise(scratch.dx.data(), rows, cols, scratch.kernel, rng, scratch.smoothing);
+  smoothed_noise(scratch.dy.data(), rows, cols, scratch.kernel, rng, scratch.smoothing);
   const float* dx = scratch.dx.data();
   const float* dy = scratch.dy.data();
-  elastic_field(scratch.dx.data(), scratch.dy.data(), rows, cols, r.elastic_alpha, r.elastic_sigma, rng,
-                scratch.smoothing);
   // The elastic field displaces the affine map's source point: one resampling for both.
   for (int y = 0; y < rows; ++y)
     for (int x = 0; x < cols; ++x) {
@@ -146,16 +183,50 @@ Dataset transform_dataset(const Dataset& in, float shift_x, float shift_y, float
   return out;
 }
 
+namespace {
+
+// Image i's own stream for one call of distort_dataset: splitmix64's finaliser over the call's seed and i,
+// so the streams of neighbouring images are unrelated and no image's draws depend on another's.
+std::uint64_t image_seed(std::uint64_t call_seed, int i) {
+  std::uint64_t z = call_seed + 0x9E3779B97F4A7C15ull * (std::uint64_t(i) + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
 void distort_dataset(Dataset& out, const Dataset& in, const DistortRanges& ranges, float keep_original,
-                     Rng& rng) {
+                     Rng& rng, int threads) {
   const std::size_t size = std::size_t(in.rows) * in.cols;
-  DistortScratch scratch;
-  for (int i = 0; i < in.count; ++i) {
-    std::uint8_t* dst = out.images.data() + std::size_t(i) * size;
-    if (rng.uniform() < keep_original)
-      std::memcpy(dst, in.image(i), size);
-    else
-      random_distortion(dst, in.image(i), in.rows, in.cols, ranges, rng, scratch);
+  if (ranges.elastic_alpha <= 0) {
+    // Affine only: about a microsecond per image, so one stream in image order, as every published --distort
+    // run (and the shipped model) was drawn.
+    DistortScratch scratch;
+    for (int i = 0; i < in.count; ++i) {
+      std::uint8_t* dst = out.images.data() + std::size_t(i) * size;
+      if (rng.uniform() < keep_original)
+        std::memcpy(dst, in.image(i), size);
+      else
+        random_distortion(dst, in.image(i), in.rows, in.cols, ranges, rng, scratch);
+    }
+    return;
+  }
+  // Elastic: tens of microseconds per image, so the images are shared among threads, each image drawing from
+  // its own stream (one draw of `rng` per call seeds them all): the result is the same for any thread count.
+  const std::uint64_t call_seed = rng.next_u64();
+#pragma omp parallel num_threads(std::max(1, threads))
+  {
+    DistortScratch scratch;  // one per thread, sized by its first image
+#pragma omp for schedule(static)
+    for (int i = 0; i < in.count; ++i) {
+      Rng image_rng(image_seed(call_seed, i));
+      std::uint8_t* dst = out.images.data() + std::size_t(i) * size;
+      if (image_rng.uniform() < keep_original)
+        std::memcpy(dst, in.image(i), size);
+      else
+        random_distortion(dst, in.image(i), in.rows, in.cols, ranges, image_rng, scratch);
+    }
   }
 }
 

@@ -180,7 +180,8 @@ void TrainRun::begin_epoch() {
   distort_at_start_ = distort_rng_.state;
   if (!restored_within) shuffle(order_.data(), order_.size(), shuffle_rng_);
   if (config_.distort)
-    distort_dataset(distorted_, train_set_, config_.distort_ranges, config_.keep_original, distort_rng_);
+    distort_dataset(distorted_, train_set_, config_.distort_ranges, config_.keep_original, distort_rng_,
+                    engine_.threads());
   t0_ = Clock::now();
   if (sdlm_ && !restored_within) estimate_hessian();
   if (!restored_within) {

@@ -136,6 +136,60 @@ TEST(Distort, DatasetKeepsTheRequestedShareOfOriginals) {
   EXPECT_NEAR(unchanged, 100, 30);  // binomial(1000, 0.1): sd 9.5
 }
 
+// A dataset of n copies of the test digit.
+Dataset digits(int n) {
+  Dataset d;
+  d.rows = d.cols = kSide;
+  d.count = n;
+  const auto img = test_digit();
+  for (int i = 0; i < n; ++i) d.images.insert(d.images.end(), img.begin(), img.end());
+  d.labels.assign(std::size_t(n), 1);
+  return d;
+}
+
+TEST(Distort, ElasticDatasetIsTheSameOnAnyNumberOfThreads) {
+  // Each image draws from its own stream, so how the images are shared among threads cannot matter; the
+  // images still differ from each other, and the next call (the next epoch) draws new ones.
+  const Dataset in = digits(301);
+  DistortRanges ranges;
+  ranges.elastic_alpha = kElasticAlpha;
+  Dataset one = in, two = in, three = in, next = in;
+  Rng r1(8), r2(8), r3(8);
+  distort_dataset(one, in, ranges, 0.1f, r1, 1);
+  distort_dataset(two, in, ranges, 0.1f, r2, 2);
+  distort_dataset(three, in, ranges, 0.1f, r3, 3);
+  EXPECT_EQ(one.images, two.images);
+  EXPECT_EQ(one.images, three.images);
+  EXPECT_EQ(r1.state, r2.state);
+  EXPECT_EQ(r1.state, r3.state);
+  int distinct = 0;
+  for (int i = 1; i < in.count; ++i)
+    distinct += !std::equal(one.image(i), one.image(i) + kSize, one.image(i - 1));
+  EXPECT_GT(distinct, 250);  // only a pair of kept originals (10% each) in a row may be equal
+  distort_dataset(next, in, ranges, 0.1f, r1, 2);
+  EXPECT_NE(next.images, one.images);
+}
+
+TEST(Distort, AffineDatasetIsOneStreamInImageOrder) {
+  // Without the elastic field the dataset is drawn as it always was (the published --distort runs and the
+  // shipped model depend on it): per image one draw for keep-or-distort, then random_distortion's draws.
+  const Dataset in = digits(50);
+  const DistortRanges ranges;  // affine only
+  Dataset out = in;
+  Rng rng(6), again(6);
+  distort_dataset(out, in, ranges, 0.1f, rng, 2);
+  DistortScratch scratch;
+  std::vector<std::uint8_t> want(kSize);
+  for (int i = 0; i < in.count; ++i) {
+    if (again.uniform() < 0.1f)
+      std::copy_n(in.image(i), kSize, want.begin());
+    else
+      random_distortion(want.data(), in.image(i), kSide, kSide, ranges, again, scratch);
+    ASSERT_TRUE(std::equal(want.begin(), want.end(), out.image(i))) << i;
+  }
+  EXPECT_EQ(rng.state, again.state);
+}
+
 TEST(Distort, TransformDatasetShiftsRotatesAndScales) {
   Dataset in;
   in.rows = in.cols = kSide;

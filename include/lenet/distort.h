@@ -39,9 +39,11 @@ void elastic_field(float* dx, float* dy, int rows, int cols, float alpha, float 
 void warp_bilinear(std::uint8_t* out, const std::uint8_t* in, int rows, int cols, const float* dx,
                    const float* dy);
 
-// Buffers reused by random_distortion across calls (sized on first use).
+// Buffers reused by random_distortion across calls (sized on first use), and the smoothing kernel, computed
+// again only when α or σ changes.
 struct DistortScratch {
-  std::vector<float> dx, dy, smoothing;
+  std::vector<float> dx, dy, smoothing, kernel;
+  float kernel_alpha = 0, kernel_sigma = 0;
 };
 
 // A random affine distortion (as random_affine) and, when ranges.elastic_alpha > 0, an elastic field added
@@ -54,8 +56,10 @@ void random_distortion(std::uint8_t* out, const std::uint8_t* in, int rows, int 
 Dataset transform_dataset(const Dataset& in, float shift_x, float shift_y, float degrees, float scale);
 
 // Rewrites every image of `out` (which must have the shape of `in`) as a fresh random_distortion of the
-// same image of `in`, except a fraction `keep_original` of them (chosen by rng), copied unchanged.
+// same image of `in`, except a fraction `keep_original` of them (chosen at random), copied unchanged.
+// Affine only: one stream, `rng`, in image order. With the elastic field: on `threads` threads, image i
+// drawing from its own stream seeded by one draw of `rng` and i, so the result does not depend on `threads`.
 void distort_dataset(Dataset& out, const Dataset& in, const DistortRanges& ranges, float keep_original,
-                     Rng& rng);
+                     Rng& rng, int threads = 1);
 
 }  // namespace lenet
