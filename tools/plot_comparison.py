@@ -8,6 +8,7 @@ Usage: tools/plot_comparison.py BASELINES.jsonl OUT_PREFIX [LABEL=ERROR_PERCENT=
 Writes OUT_PREFIX-fig9.png and OUT_PREFIX-params.png.
 """
 import json
+import math
 import sys
 
 import matplotlib
@@ -27,7 +28,8 @@ def main():
     for extra in sys.argv[3:]:
         label, err, params, paper = extra.split("=")
         rows[label] = (label, float(err), int(params), float(paper))
-    rows = list(rows.values())
+    # As Fig. 9 reads: from the paper's worst classifier down to LeNet-5.
+    rows = sorted(rows.values(), key=lambda r: -r[3])
     prefix = sys.argv[2]
 
     fig, ax = plt.subplots(figsize=(7, 0.42 * len(rows) + 1))
@@ -46,9 +48,13 @@ def main():
     fig.savefig(prefix + "-fig9.png", dpi=110)
 
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    placed = []
     for r in rows:
         ax.scatter(r[2], r[1], color="#3366aa")
-        ax.annotate(r[0], (r[2], r[1]), textcoords="offset points", xytext=(4, 3), fontsize=8)
+        # A label that would overprint close neighbours' goes below its point, one line per neighbour.
+        near = sum(abs(math.log10(r[2] / p[2])) < 0.3 and abs(r[1] - p[1]) < 0.3 for p in placed)
+        ax.annotate(r[0], (r[2], r[1]), textcoords="offset points", xytext=(4, 3 - 11 * near), fontsize=8)
+        placed.append(r)
     ax.set_xscale("log")
     ax.set_xlabel("trained parameters (log scale)")
     ax.set_ylabel("test error (%)")
