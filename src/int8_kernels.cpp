@@ -97,17 +97,28 @@ LENET_INLINE inline void store(void* p, const T& v) {
 }
 LENET_INLINE inline I16 max(const I16& a, const I16& b) { return a > b ? a : b; }
 
-// clamp(round(acc · scale + offset), 0, 255) in each lane.
+// clamp(round(acc · scale + offset), 0, 255) in each lane, rounding to nearest even. The clamps are
+// written as x86's max and min (the first operand unless the comparison holds), so NaN becomes 0 and the
+// rounding only ever sees [0, 255], where vcvtps2dq and adding then subtracting kRound agree.
+template <Isa S>
 LENET_INLINE inline I16 requantize(const I16& acc, const F16& scale, const F16& offset) {
   F16 f = __builtin_convertvector(acc, F16) * scale + offset;
-  f = f < 0.0f ? F16{} : f;
-  f = f > 255.0f ? F16{} + 255.0f : f;
+#if LENET_X86_DISPATCH
+  if constexpr (S == Isa::Vnni512) {  // vmaxps, vminps, vcvtps2dq (GCC makes compares and blends of ?:)
+    f = __builtin_ia32_maxps512_mask(f, F16{}, F16{}, -1, 4);
+    f = __builtin_ia32_minps512_mask(f, F16{} + 255.0f, F16{}, -1, 4);
+    return __builtin_ia32_cvtps2dq512_mask(f, I16{}, -1, 4);
+  }
+#endif
+  f = f > 0.0f ? f : F16{};
+  f = f < 255.0f ? f : F16{} + 255.0f;
   f = (f + kRound) - kRound;
   return __builtin_convertvector(f, I16);
 }
 inline int requantize(std::int32_t acc, float scale, float offset) {
   float f = float(acc) * scale + offset;
-  f = std::clamp(f, 0.0f, 255.0f);
+  f = f > 0.0f ? f : 0.0f;
+  f = f < 255.0f ? f : 255.0f;
   f = (f + kRound) - kRound;
   return int(f);
 }
@@ -117,14 +128,29 @@ inline int quad_byte(std::int32_t quad, int j) { return std::int8_t(std::uint32_
 
 // ---- C1 + S2 ----------------------------------------------------------------------------------------
 // Lanes are 16 output columns x (two vectors per row: x 0..15 and 16..31, of which 28..31 are thrown
-// away). Each lane's quad holds the pixels x + 4·half .. x + 4·half + 3 of one input row, so the 25 taps
-// are 5 rows × 2 quads (kw 5..7 have zero weights), and the quads of an input row serve every C1 map.
+// away). A row quad holds the pixels x .. x + 3 of one input row (taps kw 0..3), and a column quad the
+// pixels of column x + 4 in four consecutive rows (taps kw 4 of kh 0..3); the last tap (4, 4) is the first
+// byte of the row quad x + 4 .. x + 7 of row 4, whose other weights are zero. So the 25 taps take 7 quads
+// (28 products) instead of 5 rows × 2 row quads (40), and the quads of the input serve every C1 map.
 
-// Lane i of quad vector (half, xh) takes row bytes 16·xh + i + 4·half + j, j = 0..3.
-constexpr int c1_quad_byte(int half, int xh, int k) { return 16 * xh + k / 4 + 4 * half + k % 4; }
+// Vector xh holds the columns x = 2·i + xh of lanes i = 0..15 (x 28..31 thrown away), so S2's max over
+// a column pair is one max of the two vectors. Lane i of quad vector (half, xh) takes row bytes
+// x + 4·half + j, j = 0..3.
+constexpr int c1_quad_byte(int half, int xh, int k) { return 2 * (k / 4) + xh + 4 * half + k % 4; }
 template <int Half, int Xh, int... K>
 LENET_INLINE inline I16 c1_quads(const U8x64& row, std::integer_sequence<int, K...>) {
   return simd::bit_cast<I16>(U8x64(__builtin_shufflevector(row, row, c1_quad_byte(Half, Xh, K)...)));
+}
+// Lane i of column quad vector xh, from the 128 bytes of rows y .. y + 3, takes byte j of row y + j at
+// column x + 4 (lanes of columns past 31 are thrown away: any byte).
+constexpr int c1_column_byte(int xh, int k) {
+  const int col = 2 * (k / 4) + xh + 4;
+  return col < 32 ? (k % 4) * 32 + col : 0;
+}
+template <int Xh, int... K>
+LENET_INLINE inline I16 c1_column_quads(const U8x64& rows01, const U8x64& rows23,
+                                        std::integer_sequence<int, K...>) {
+  return simd::bit_cast<I16>(U8x64(__builtin_shufflevector(rows01, rows23, c1_column_byte(Xh, K)...)));
 }
 
 // S2's output row: lane px of maps[c] → byte px·6 + c, for px 0..13; the 128 bytes k = 0..127 of two
@@ -133,10 +159,6 @@ constexpr int s2_interleave(int k) { return k < 84 ? (k % 6) * 16 + k / 6 : 0; }
 template <int Base, int... K>
 LENET_INLINE inline U8x64 s2_row(const U8x64& lo, const U8x64& hi, std::integer_sequence<int, K...>) {
   return __builtin_shufflevector(lo, hi, s2_interleave(Base + K)...);
-}
-template <int Odd, int... K>
-LENET_INLINE inline I16 alternate(const I16& a, const I16& b, std::integer_sequence<int, K...>) {
-  return __builtin_shufflevector(a, b, (2 * K + Odd)...);
 }
 template <int... K>
 LENET_INLINE inline U8x32 concat(const U8x16& a, const U8x16& b, std::integer_sequence<int, K...>) {
@@ -151,52 +173,61 @@ template <Isa S>
 LENET_INLINE inline void c1s2_fast(std::uint8_t* s2, const std::uint8_t* image, const Int8Layer& c1, int n) {
   constexpr auto k64 = std::make_integer_sequence<int, 64>{};
   constexpr auto k32 = std::make_integer_sequence<int, 32>{};
-  constexpr auto k16 = std::make_integer_sequence<int, 16>{};
   const std::int32_t* w = c1.weight.data();
+  // Per map, the column quad's weights: tap kw 4 (byte 0 of the second row quad) of kh 0..3.
+  std::int32_t wcol[6];
+  for (int c = 0; c < 6; ++c) {
+    std::uint32_t v = 0;
+    for (int kh = 0; kh < 4; ++kh) v |= (std::uint32_t(w[(c * 5 + kh) * 2 + 1]) & 0xFFu) << (8 * kh);
+    wcol[c] = std::int32_t(v);
+  }
   for (int i = 0; i < n; ++i) {
     const std::uint8_t* img = image + std::size_t(i) * kInt8ImageBytes;
     std::uint8_t* out = s2 + std::size_t(i) * kInt8S2Bytes;
-    alignas(64) I16 q[32][2][2];  // [input row][half][xh]
+    alignas(64) I16 q[32][2];  // [input row][xh]: row quads of taps kw 0..3
     for (int r = 0; r < 32; ++r) {
       const U8x64 row = load<U8x64>(img + r * 32);
-      q[r][0][0] = c1_quads<0, 0>(row, k64);
-      q[r][0][1] = c1_quads<0, 1>(row, k64);
-      q[r][1][0] = c1_quads<1, 0>(row, k64);
-      q[r][1][1] = c1_quads<1, 1>(row, k64);
+      q[r][0] = c1_quads<0, 0>(row, k64);
+      q[r][1] = c1_quads<0, 1>(row, k64);
     }
     for (int py = 0; py < 14; ++py) {
       // The two C1 rows that S2 pools, 2·py and 2·py + 1, side by side: each weight broadcast feeds four
       // vpdpbusd (2 rows × 2 column vectors), and 24 independent sums hide vpdpbusd's latency.
       I16 acc[2][6][2] = {};
+      const auto madd = [&](const I16& a00, const I16& a01, const I16& a10, const I16& a11,
+                            const std::int32_t* wq, int stride) LENET_INLINE {
+#pragma GCC unroll 6
+        for (int c = 0; c < 6; ++c) {
+          const I16 wv = splat32<S>(wq[c * stride]);
+          acc[0][c][0] = dpbusd<S>(acc[0][c][0], a00, wv);
+          acc[0][c][1] = dpbusd<S>(acc[0][c][1], a01, wv);
+          acc[1][c][0] = dpbusd<S>(acc[1][c][0], a10, wv);
+          acc[1][c][1] = dpbusd<S>(acc[1][c][1], a11, wv);
+        }
+      };
+      const int y = 2 * py;
 #pragma GCC unroll 5
       for (int kh = 0; kh < 5; ++kh)
-#pragma GCC unroll 2
-        for (int h = 0; h < 2; ++h) {
-          const I16 a00 = q[2 * py + kh][h][0], a01 = q[2 * py + kh][h][1];
-          const I16 a10 = q[2 * py + 1 + kh][h][0], a11 = q[2 * py + 1 + kh][h][1];
-#pragma GCC unroll 6
-          for (int c = 0; c < 6; ++c) {
-            const I16 wq = splat32<S>(w[(c * 5 + kh) * 2 + h]);
-            acc[0][c][0] = dpbusd<S>(acc[0][c][0], a00, wq);
-            acc[0][c][1] = dpbusd<S>(acc[0][c][1], a01, wq);
-            acc[1][c][0] = dpbusd<S>(acc[1][c][0], a10, wq);
-            acc[1][c][1] = dpbusd<S>(acc[1][c][1], a11, wq);
-          }
-        }
-      I16 best[6][2];
-#pragma GCC unroll 6
-      for (int c = 0; c < 6; ++c) {
-        best[c][0] = max(acc[0][c][0], acc[1][c][0]);
-        best[c][1] = max(acc[0][c][1], acc[1][c][1]);
+        madd(q[y + kh][0], q[y + kh][1], q[y + 1 + kh][0], q[y + 1 + kh][1], w + kh * 2, 10);
+      {  // tap (4, 4): the row quads x + 4 .. x + 7 of row 4
+        const U8x64 r0 = load<U8x64>(img + (y + 4) * 32), r1 = load<U8x64>(img + (y + 5) * 32);
+        madd(c1_quads<1, 0>(r0, k64), c1_quads<1, 1>(r0, k64), c1_quads<1, 0>(r1, k64),
+             c1_quads<1, 1>(r1, k64), w + 4 * 2 + 1, 10);
       }
-      // S2 along x, then the requantisation (monotone, so it commutes with the max) of 14 columns.
+      {  // taps (0..3, 4): the column quads of rows y .. y + 3 and y + 1 .. y + 4
+        const U8x64 r0 = load<U8x64>(img + y * 32), r1 = load<U8x64>(img + (y + 1) * 32);
+        const U8x64 r2 = load<U8x64>(img + (y + 2) * 32), r3 = load<U8x64>(img + (y + 3) * 32);
+        madd(c1_column_quads<0>(r0, r2, k64), c1_column_quads<1>(r0, r2, k64),
+             c1_column_quads<0>(r1, r3, k64), c1_column_quads<1>(r1, r3, k64), wcol, 1);
+      }
+      // S2 over the row pair and the column pair, then the requantisation (monotone, so it commutes with
+      // the max) of 14 columns.
       U8x16 b[6];
 #pragma GCC unroll 6
       for (int c = 0; c < 6; ++c) {
-        const I16 m =
-            max(alternate<0>(best[c][0], best[c][1], k16), alternate<1>(best[c][0], best[c][1], k16));
+        const I16 m = max(max(acc[0][c][0], acc[1][c][0]), max(acc[0][c][1], acc[1][c][1]));
         // s − 0 is s in every lane (0 + s is not, for s = −0), so this is one broadcast from memory.
-        b[c] = __builtin_convertvector(requantize(m, c1.scale[c] - F16{}, c1.offset[c] - F16{}), U8x16);
+        b[c] = __builtin_convertvector(requantize<S>(m, c1.scale[c] - F16{}, c1.offset[c] - F16{}), U8x16);
       }
       const U8x64 lo = concat(concat(b[0], b[1], k32), concat(b[2], b[3], k32), k64);
       const U8x64 hi = concat(concat(b[4], b[5], k32), concat(U8x16{}, U8x16{}, k32), k64);
@@ -233,14 +264,15 @@ LENET_INLINE inline void c3s4_fast(std::uint8_t* s4, const std::uint8_t* s2, con
 #pragma GCC unroll 5
       for (int px = 0; px < 5; ++px) {
         const I16 m = max(max(acc[0][2 * px], acc[0][2 * px + 1]), max(acc[1][2 * px], acc[1][2 * px + 1]));
-        store(out + (py * 5 + px) * 16, __builtin_convertvector(requantize(m, scale, offset), U8x16));
+        store(out + (py * 5 + px) * 16, __builtin_convertvector(requantize<S>(m, scale, offset), U8x16));
       }
     }
   }
 }
 
 // ---- Full connections -------------------------------------------------------------------------------
-// Lanes are 16 outputs; each input quad is broadcast. M images share each loaded weight vector.
+// Lanes are 16 outputs; each input quad is broadcast. M images share each loaded weight vector, and the
+// weights of a block of up to 4 vectors (C5: 25.6 kB) stay in L1 while every image of the call passes.
 
 template <Isa S, int NB, int M, bool Logits>
 LENET_INLINE inline void fc_block(void* out, const std::uint8_t* in, const Int8Layer& fc, int block) {
@@ -251,7 +283,7 @@ LENET_INLINE inline void fc_block(void* out, const std::uint8_t* in, const Int8L
 #pragma GCC unroll 8
     for (int b = 0; b < NB; ++b)
       wq[b] = load<I16>(fc.weight.data() + std::size_t(q) * fc.out_lanes + (block + b) * 16);
-#pragma GCC unroll 2
+#pragma GCC unroll 4
     for (int m = 0; m < M; ++m) {
       const I16 a = splat32<S>(in + std::size_t(m) * fc.in_bytes + 4 * q);
 #pragma GCC unroll 8
@@ -262,7 +294,7 @@ LENET_INLINE inline void fc_block(void* out, const std::uint8_t* in, const Int8L
   for (int b = 0; b < NB; ++b) {
     const int lane = (block + b) * 16;
     const F16 scale = load<F16>(fc.scale.data() + lane), offset = load<F16>(fc.offset.data() + lane);
-#pragma GCC unroll 2
+#pragma GCC unroll 4
     for (int m = 0; m < M; ++m) {
       if constexpr (Logits) {
         const F16 f = __builtin_convertvector(acc[m][b], F16) * scale + offset;
@@ -270,7 +302,7 @@ LENET_INLINE inline void fc_block(void* out, const std::uint8_t* in, const Int8L
         for (int k = 0; k < 16 && lane + k < fc.outputs; ++k) o[lane + k] = f[k];
       } else {
         std::uint8_t* o = static_cast<std::uint8_t*>(out) + std::size_t(m) * fc.out_lanes + lane;
-        store(o, __builtin_convertvector(requantize(acc[m][b], scale, offset), U8x16));
+        store(o, __builtin_convertvector(requantize<S>(acc[m][b], scale, offset), U8x16));
       }
     }
   }
@@ -280,10 +312,10 @@ template <Isa S, int NB, bool Logits>
 LENET_INLINE inline void fc_images(void* out, const std::uint8_t* in, const Int8Layer& fc, int n, int block) {
   const std::size_t out_stride = Logits ? sizeof(float) * std::size_t(fc.outputs) : std::size_t(fc.out_lanes);
   int i = 0;
-  for (; i + 2 <= n; i += 2)
-    fc_block<S, NB, 2, Logits>(static_cast<char*>(out) + i * out_stride, in + std::size_t(i) * fc.in_bytes,
+  for (; i + 4 <= n; i += 4)
+    fc_block<S, NB, 4, Logits>(static_cast<char*>(out) + i * out_stride, in + std::size_t(i) * fc.in_bytes,
                                fc, block);
-  if (i < n)
+  for (; i < n; ++i)
     fc_block<S, NB, 1, Logits>(static_cast<char*>(out) + i * out_stride, in + std::size_t(i) * fc.in_bytes,
                                fc, block);
 }
@@ -291,13 +323,14 @@ LENET_INLINE inline void fc_images(void* out, const std::uint8_t* in, const Int8
 template <Isa S, bool Logits>
 LENET_INLINE inline void fc_fast(void* out, const std::uint8_t* in, const Int8Layer& fc, int n) {
   assert(fc.in_bytes % 4 == 0 && fc.out_lanes % 16 == 0);
-  // Blocks of up to 8 vectors of outputs (C5: 8, F6: 6, OUTPUT: 1); each count is its own instantiation.
-  for (int block = 0; block < fc.out_lanes / 16; block += 8) {
-    const int vectors = std::min(8, fc.out_lanes / 16 - block);
+  // Blocks of up to 4 vectors of outputs (C5: 4 + 4, F6: 4 + 2, OUTPUT: 1); each count is its own
+  // instantiation. 4 images × 4 vectors: 16 sums, 4 weight loads and 4 broadcasts per 16 vpdpbusd.
+  for (int block = 0; block < fc.out_lanes / 16; block += 4) {
+    const int vectors = std::min(4, fc.out_lanes / 16 - block);
     [&]<int... K>(std::integer_sequence<int, K...>) LENET_INLINE {
       ((vectors == K + 1 ? fc_images<S, K + 1, Logits>(out, in, fc, n, block) : void()), ...);
     }
-    (std::make_integer_sequence<int, 8>{});
+    (std::make_integer_sequence<int, 4>{});
   }
 }
 

@@ -97,12 +97,12 @@ TEST(Int8Kernels, C3S4MatchesNaive) {
 
 TEST(Int8Kernels, FullAndLogitsMatchNaive) {
   std::mt19937 rng(3);
-  // C5, F6 and OUTPUT's shapes, with odd image counts (the kernels take images in pairs).
+  // C5, F6 and OUTPUT's shapes, with image counts around the kernels' groups of 4.
   const struct {
     int in_bytes, lanes, outputs;
   } shapes[] = {{400, 128, 120}, {128, 96, 84}, {96, 16, 10}, {64, 160, 150}};
   for (const auto& sh : shapes)
-    for (int n : {1, 2, 5}) {
+    for (int n : {1, 2, 5, 16}) {
       const Bytes in = random_bytes(std::size_t(n) * sh.in_bytes, rng);
       const Int8Layer fc = random_layer(std::size_t(sh.in_bytes / 4) * sh.lanes, sh.lanes, sh.outputs,
                                         sh.in_bytes, 0.0004f, rng);
