@@ -12,6 +12,7 @@
 
 #include "lenet/errors.h"
 #include "lenet/loss.h"
+#include "lenet/simd.h"
 
 namespace lenet {
 
@@ -202,12 +203,19 @@ void Int8Lenet5::run(float* scores, const std::uint8_t* images, int rows, int co
   const int top = (32 - rows) / 2, left = (32 - cols) / 2;
   for (int first = 0; first < n; first += ws.capacity) {
     const int m = std::min(ws.capacity, n - first);
-    // C1's input: the image centred in 32×32 background (level 0), as image_to_input does.
+    // C1's input: the image centred in 32×32 background (level 0), as image_to_input does. MNIST's 28
+    // columns are copied with a constant size (inline moves, not a libc call per row).
     std::memset(ws.image.data(), 0, std::size_t(m) * kInt8ImageBytes);
-    for (int i = 0; i < m; ++i)
-      for (int y = 0; y < rows; ++y)
-        std::memcpy(ws.image.data() + std::size_t(i) * kInt8ImageBytes + std::size_t(top + y) * 32 + left,
-                    images + (std::size_t(first + i) * rows + y) * cols, std::size_t(cols));
+    const auto place = [&](std::size_t width) LENET_INLINE {
+      for (int i = 0; i < m; ++i)
+        for (int y = 0; y < rows; ++y)
+          std::memcpy(ws.image.data() + std::size_t(i) * kInt8ImageBytes + std::size_t(top + y) * 32 + left,
+                      images + (std::size_t(first + i) * rows + y) * width, width);
+    };
+    if (cols == kMnistSide)
+      place(kMnistSide);
+    else
+      place(std::size_t(cols));
     float* s = scores + std::size_t(first) * kClasses;
     if constexpr (Naive) {
       // C1 + S2: 1@32x32 -> 6@28x28 -> 6@14x14; C3 + S4: -> 16@10x10 -> 16@5x5; C5, F6, OUTPUT
