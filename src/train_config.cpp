@@ -5,6 +5,8 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cmath>
+#include <numbers>
 
 namespace lenet {
 
@@ -43,6 +45,13 @@ std::vector<float> paper_sdlm_schedule(int epochs) {
                  : pass <= 12 ? 0.00005f
                               : 0.00001f);
   return lr;
+}
+
+std::vector<float> cosine_schedule(float lr, int epochs) {
+  std::vector<float> out;
+  for (int e = 0; e < epochs; ++e)
+    out.push_back(float(lr * 0.5 * (1 + std::cos(std::numbers::pi * e / epochs))));
+  return out;
 }
 
 OptimizerKind default_optimizer(Arch arch) {

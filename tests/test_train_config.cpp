@@ -3,6 +3,7 @@
 // that is not the run's refused as CheckpointMismatch.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "helpers/bars.h"
@@ -50,6 +51,20 @@ TEST(TrainConfig, ScalingTheLearningRateKeepsTheSchedulesShape) {
   TrainConfig momentum = default_train_config(Arch::Lenet5, OptimizerKind::Momentum);
   scale_learning_rate(momentum, 0.05f);
   EXPECT_EQ(momentum.lr, 0.05f);
+}
+
+TEST(TrainConfig, CosineScheduleFallsFromTheRateTowardsZero) {
+  const std::vector<float> lr = cosine_schedule(0.02f, 4);
+  ASSERT_EQ(lr.size(), 4u);
+  EXPECT_FLOAT_EQ(lr[0], 0.02f);
+  EXPECT_FLOAT_EQ(lr[1], 0.02f * 0.5f * (1 + 0.70710678f));  // cos(pi/4)
+  EXPECT_FLOAT_EQ(lr[2], 0.01f);                             // half way: half the rate
+  EXPECT_FLOAT_EQ(lr[3], 0.02f * 0.5f * (1 - 0.70710678f));
+  const std::vector<float> long_run = cosine_schedule(0.02f, 60);
+  EXPECT_TRUE(std::is_sorted(long_run.rbegin(), long_run.rend()));
+  EXPECT_GT(long_run.back(), 0.0f);
+  EXPECT_LT(long_run.back(), 0.0001f);  // the last pass at under 1/200 of the rate
+  EXPECT_TRUE(cosine_schedule(0.02f, 0).empty());
 }
 
 TEST(Dataset, TakeFirstKeepsThePrefixOrEverything) {

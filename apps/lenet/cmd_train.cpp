@@ -38,6 +38,7 @@ struct TrainOptions {
   float lr = 0;                    // 0: the default of the architecture and optimiser
   float lr_gamma = kDefaults.lr_gamma;
   int lr_step = kDefaults.lr_step;
+  std::string lr_schedule = "step";  // step (or sdlm: the paper's by pass) or cosine
   float momentum = kDefaults.optimizer.momentum;
   float weight_decay = kDefaults.optimizer.weight_decay;
   float sdlm_mu = kDefaults.optimizer.sdlm_mu;
@@ -124,6 +125,10 @@ TrainConfig config_from_options(const TrainOptions& o, Arch arch) {
   if (o.lr > 0) scale_learning_rate(cfg, o.lr);
   cfg.lr_gamma = o.lr_gamma;
   cfg.lr_step = o.lr_step;
+  if (o.lr_schedule == "cosine")
+    cfg.lr_by_epoch = cosine_schedule(cfg.lr, cfg.epochs);
+  else if (o.lr_schedule != "step")
+    throw UsageError("--lr-schedule must be step or cosine, not '" + o.lr_schedule + "'");
   cfg.optimizer.momentum = o.momentum;
   cfg.optimizer.weight_decay = o.weight_decay;
   cfg.optimizer.sdlm_mu = o.sdlm_mu;
@@ -246,10 +251,12 @@ TrainCallbacks progress_callbacks(const TrainOptions& o, const TrainConfig& cfg,
 void print_start(const TrainOptions& o, const std::string& data, const TrainConfig& cfg,
                  const Dataset& train_set, const std::optional<TrainState>& resume) {
   const bool sdlm = cfg.optimizer.kind == OptimizerKind::Sdlm;
-  const std::string schedule = sdlm ? "lr " + num(cfg.lr_by_epoch.front()) + " by the paper's schedule, mu " +
-                                          num(cfg.optimizer.sdlm_mu)
-                                    : "lr " + num(cfg.lr) + " (x" + num(cfg.lr_gamma) + " every " +
-                                          std::to_string(cfg.lr_step) + " epochs)";
+  const std::string mu = sdlm ? ", mu " + num(cfg.optimizer.sdlm_mu) : "";
+  const std::string schedule = o.lr_schedule == "cosine"
+                                   ? "lr " + num(cfg.lr) + " (cosine to 0 over the epochs)" + mu
+                               : sdlm ? "lr " + num(cfg.lr_by_epoch.front()) + " by the paper's schedule" + mu
+                                      : "lr " + num(cfg.lr) + " (x" + num(cfg.lr_gamma) + " every " +
+                                            std::to_string(cfg.lr_step) + " epochs)";
   const std::string batch = cfg.batch == 0 ? "all" : std::to_string(cfg.batch);
   note("training %s on %d images (%s), %d epochs, batch %s, %s %s, loss %s%s, seed %llu, %d threads",
        o.arch.c_str(), train_set.count, data.c_str(), cfg.epochs, batch.c_str(),
@@ -400,6 +407,10 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--lr-step", o->lr_step, "...every this many epochs (0: constant)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--lr-schedule", o->lr_schedule,
+                  "step: --lr-gamma every --lr-step epochs (sdlm: the paper's rates by pass); cosine: from "
+                  "--lr down to 0 along half a cosine, one rate per epoch")
+      ->capture_default_str();
   cmd->add_option("--momentum", o->momentum, "Momentum coefficient")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));

@@ -37,6 +37,10 @@ struct TrainConfig {
 // 0.0001 for 6–8, 0.00005 for 9–12, 0.00001 after.
 std::vector<float> paper_sdlm_schedule(int epochs);
 
+// Cosine annealing by pass (Loshchilov and Hutter 2017, per epoch, no restarts): pass e (0-based) of
+// `epochs` trains at lr · (1 + cos(π e / epochs)) / 2, from lr down to a few thousandths of it in the last.
+std::vector<float> cosine_schedule(float lr, int epochs);
+
 // The optimiser an architecture trains with by default: SDLM for the paper's net, momentum for the modern.
 OptimizerKind default_optimizer(Arch arch);
 
