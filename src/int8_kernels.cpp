@@ -385,6 +385,18 @@ double int8_probe(long iterations, std::int32_t* sink) {
 namespace {
 // The naive convolution + pooling of one image: level (map, y, x) = requantize(sum_at(map, y, x)) over the
 // Side × Side output, then 2×2 max pooling into out (Side/2, Side/2, Maps) HWC.
+// The naive 5×5 convolution sum at output (y, x) over an input of Side×Side pixels with Channels
+// interleaved channels: weight(kh, kw, c) is the signed weight byte of kernel row kh, column kw, channel c.
+template <int Channels, int Side, class Weight>
+std::int32_t window_sum(const std::uint8_t* in, int y, int x, const Weight& weight) {
+  std::int32_t acc = 0;
+  for (int kh = 0; kh < 5; ++kh)
+    for (int kw = 0; kw < 5; ++kw)
+      for (int c = 0; c < Channels; ++c)
+        acc += in[((y + kh) * Side + x + kw) * Channels + c] * weight(kh, kw, c);
+  return acc;
+}
+
 template <int Maps, int Side, class SumAt>
 void conv_pool_naive(std::uint8_t* out, const Int8Layer& l, const SumAt& sum_at) {
   int level[Maps][Side][Side];
@@ -407,13 +419,10 @@ namespace naive {
 void c1s2_int8_forward(std::uint8_t* s2, const std::uint8_t* image, const Int8Layer& c1, int n) {
   for (int i = 0; i < n; ++i) {
     const std::uint8_t* img = image + std::size_t(i) * kInt8ImageBytes;
-    conv_pool_naive<6, 28>(s2 + std::size_t(i) * kInt8S2Bytes, c1, [&](int c, int y, int x) {
-      std::int32_t acc = 0;
-      for (int kh = 0; kh < 5; ++kh)
-        for (int kw = 0; kw < 5; ++kw)
-          acc += img[(y + kh) * 32 + x + kw] *
-                 quad_byte(c1.weight[std::size_t((c * 5 + kh) * 2 + kw / 4)], kw % 4);
-      return acc;
+    conv_pool_naive<6, 28>(s2 + std::size_t(i) * kInt8S2Bytes, c1, [&](int m, int y, int x) {
+      return window_sum<1, 32>(img, y, x, [&](int kh, int kw, int) {
+        return quad_byte(c1.weight[std::size_t((m * 5 + kh) * 2 + kw / 4)], kw % 4);
+      });
     });
   }
 }
@@ -422,15 +431,10 @@ void c3s4_int8_forward(std::uint8_t* s4, const std::uint8_t* s2, const Int8Layer
   for (int i = 0; i < n; ++i) {
     const std::uint8_t* in = s2 + std::size_t(i) * kInt8S2Bytes;
     conv_pool_naive<16, 10>(s4 + std::size_t(i) * kInt8S4Bytes, c3, [&](int o, int y, int x) {
-      std::int32_t acc = 0;
-      for (int kh = 0; kh < 5; ++kh)
-        for (int kw = 0; kw < 5; ++kw)
-          for (int c = 0; c < 6; ++c) {
-            const int b = kw * 6 + c;  // byte of the kernel row's 30
-            acc += in[((y + kh) * 14 + x + kw) * 6 + c] *
-                   quad_byte(c3.weight[std::size_t((kh * 8 + b / 4) * 16 + o)], b % 4);
-          }
-      return acc;
+      return window_sum<6, 14>(in, y, x, [&](int kh, int kw, int c) {
+        const int b = kw * 6 + c;  // byte of the kernel row's 30
+        return quad_byte(c3.weight[std::size_t((kh * 8 + b / 4) * 16 + o)], b % 4);
+      });
     });
   }
 }
