@@ -279,24 +279,17 @@ std::string model_path(const TrainOptions& o) {
   return path;
 }
 
-// The run's end on stdout with --json: one object saying what was trained, how well, and where it went.
+// The run's end on stdout with --json: the last epoch's --log line (one schema for what a run gave) and
+// where the model went, on what data, after how many epochs and seconds of training in all.
 void print_summary(const TrainOptions& o, const std::string& data, const std::string& out,
                    const TrainConfig& cfg, const std::vector<EpochStats>& history) {
-  const EpochStats& last = history.back();
+  nlohmann::json j = log_line(history.back(), o, cfg);
   double seconds = 0;
   for (const EpochStats& e : history) seconds += e.seconds;
-  const nlohmann::ordered_json j = {{"model", out},
-                                    {"arch", o.arch},
-                                    {"data", data},
-                                    {"epochs", cfg.epochs},
-                                    {"optimizer", std::string(optimizer_name(cfg.optimizer.kind))},
-                                    {"seed", cfg.seed},
-                                    {"threads", cfg.threads},
-                                    {"train_loss", last.train_loss},
-                                    {"train_accuracy", last.train_accuracy},
-                                    {"test_accuracy", last.test_accuracy},
-                                    {"test_error", 1 - last.test_accuracy},
-                                    {"seconds", seconds}};
+  j["model"] = out;
+  j["data"] = data;
+  j["epochs"] = cfg.epochs;
+  j["seconds"] = seconds;
   std::printf("%s\n", j.dump().c_str());
 }
 
@@ -467,8 +460,9 @@ void add_train_command(CLI::App& app) {
       "--out", o->out,
       "Save the trained model to this file (default: <arch>-trained.bin here, -2, -3... if taken)");
   cmd->add_flag("--json", o->json,
-                "At the end print one JSON object: model, arch, data, epochs, optimizer, seed, threads, "
-                "train_loss, train_accuracy, test_accuracy, test_error, seconds");
+                "At the end print one JSON object: the last epoch's --log line (arch, optimizer, seed, "
+                "threads, train_loss, train_accuracy, test_accuracy, test_error, ...) with model, data, "
+                "epochs and seconds (the whole run's training time)");
   cmd->add_option("--log", o->log, "Append one JSON object per epoch to this file");
   cmd->add_option("--checkpoint", o->checkpoint,
                   "Save the training state here after each epoch and every --checkpoint-every seconds "
