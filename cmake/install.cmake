@@ -13,7 +13,7 @@ install(TARGETS lenet_core lenet_vision EXPORT lenetTargets
 # The headers of the installed libraries; the CLI's own (the reports' pictures, the HTTP server) stay out.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/lenet ${LENET_GENERATED_INCLUDE}/lenet
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
-        FILES_MATCHING PATTERN "*.h" PATTERN "server.h" EXCLUDE PATTERN "report.h" EXCLUDE PATTERN "canvas.h" EXCLUDE)
+        FILES_MATCHING PATTERN "*.h" PATTERN "server*.h" EXCLUDE PATTERN "report.h" EXCLUDE PATTERN "canvas.h" EXCLUDE)
 install(EXPORT lenetTargets NAMESPACE lenet:: DESTINATION ${LENET_CMAKE_DIR})
 
 get_target_property(LENET_CORE_TYPE lenet_core TYPE)
