@@ -9,6 +9,7 @@
 
 #include "helpers/paths.h"
 #include "helpers/synthetic.h"
+#include "lenet/deskew.h"
 #include "lenet/idx.h"
 #include "lenet/lenet5_io.h"
 #include "lenet/segment.h"
@@ -30,9 +31,28 @@ struct ReadScore {
   long long digits = 0, digits_direct = 0;  // the same digits read straight from the idx file
 };
 
+// The canvas with its rows shifted so that the writing leans by `slope` (dx/dy, y downwards: negative
+// leans forward), about its middle row, linearly interpolated; wider by the largest shift.
+test::InkCanvas lean(const test::InkCanvas& in, double slope) {
+  const int extra = int(std::ceil(std::abs(slope) * in.height / 2)) + 1;
+  test::InkCanvas out{in.width + 2 * extra, in.height,
+                      std::vector<float>(std::size_t(in.width + 2 * extra) * in.height)};
+  for (int y = 0; y < in.height; ++y) {
+    const double shift = extra + slope * (y - in.height / 2.0);
+    for (int x = 0; x < out.width; ++x) {
+      const double sx = x - shift;
+      const int x0 = int(std::floor(sx));
+      const float f = float(sx - x0);
+      auto at = [&](int xx) { return xx >= 0 && xx < in.width ? in.at(xx, y) : 0.0f; };
+      out.at(x, y) = (1 - f) * at(x0) + f * at(x0 + 1);
+    }
+  }
+  return out;
+}
+
 // `count` numbers of 3–8 digits; each neighbouring pair touches with probability p_touch (at least one
 // pair does when p_touch > 0). Enlarged 2–4×, half of them as crisp pen strokes; PNG and JPEG.
-ReadScore read_numbers(int count, double p_touch, std::uint64_t seed) {
+ReadScore read_numbers(int count, double p_touch, std::uint64_t seed, double slant = 0) {
   const Dataset test_set = load_split(test::mnist_dir(), Split::Test);
   const LoadedModel loaded = load_lenet5(test::source_path("models/lenet5.bin"));
   DigitClassifier classifier(loaded.model, 32);
@@ -59,7 +79,7 @@ ReadScore read_numbers(int count, double p_touch, std::uint64_t seed) {
     if (p_touch > 0 && !any) touching[rng.below(std::uint32_t(touching.size()))] = true;
     const test::InkCanvas number = test::compose_number(digits, 28, 28, touching, rng);
     const double factor = rng.uniform(2.0f, 4.0f), pen = rng.below(2) ? 0.0 : 2.0;
-    const test::InkCanvas big = test::enlarge(number, factor, pen);
+    const test::InkCanvas big = test::enlarge(slant != 0 ? lean(number, slant) : number, factor, pen);
     const std::string path = test::temp_path(k % 2 ? "number.png" : "number.jpg");
     const Reading r = read_number(classifier, photo_of(big, rng, path));
     s.exact += r.text == truth;
@@ -97,6 +117,47 @@ TEST(Read, NumbersWithTouchingDigits) {
   const ReadScore s = read_numbers(under_sanitizer() ? 20 : 150, 0.3, 202);
   report("some digits touching", s);
   EXPECT_GE(double(s.exact) / s.numbers, under_sanitizer() ? 0.45 : 0.60);
+}
+
+// Writing that leans far more than MNIST's writers do (forward by 0.45: an italic hand), digits apart: read
+// after the row is sheared back to MNIST's slant. On these 150 numbers read measures 89.3% exact, 74.7%
+// without the slant correction (the widened digits are split). Floor 80%: three standard errors of a
+// 150-number sample (±2.5%) below.
+TEST(Read, SlantedNumbersAreDeskewed) {
+  if (!test::mnist_available()) GTEST_SKIP() << "MNIST not in " << test::mnist_dir();
+  const ReadScore s = read_numbers(under_sanitizer() ? 20 : 150, 0.0, 303, -0.45);
+  report("slanted by 0.45", s);
+  EXPECT_GE(double(s.exact) / s.numbers, under_sanitizer() ? 0.6 : 0.80);
+}
+
+// The slant of a leaning stroke is its lean; sheared upright it is as narrow as it is thick, and the box
+// of the upright stroke maps back onto the leaning one.
+TEST(Deskew, StrokeIsMeasuredAndShearedUpright) {
+  InkMap m;
+  m.width = 120, m.height = 100;
+  m.ink.assign(std::size_t(m.width) * m.height, 0.0f);
+  m.threshold = 0.5f;
+  const double lean_by = -0.4;  // forward: the top is to the right
+  for (int y = 10; y < 90; ++y)
+    for (int x = 0; x < m.width; ++x) {
+      const double left = 40 + lean_by * (y - 90);  // 40 at the bottom, 72 at the top
+      if (x >= left && x < left + 6) m.ink[std::size_t(y) * m.width + x] = 1.0f;
+    }
+  const Components c = find_components(m);
+  ASSERT_EQ(c.list.size(), 1u);
+  const double slant = ink_slant(m, c, {0});
+  EXPECT_NEAR(slant, lean_by, 0.02);
+  const Shear shear = upright_shear(slant, m.height);
+  const InkMap upright = shear_ink(m, c, {0}, shear);
+  EXPECT_GE(upright.width, m.width + 39);
+  const Components uc = find_components(upright);
+  ASSERT_EQ(uc.list.size(), 1u);
+  EXPECT_LE(uc.list[0].box.w, 9);
+  EXPECT_EQ(uc.list[0].box.h, 80);
+  const Box back = unshear(uc.list[0].box, shear, m.width);
+  EXPECT_LE(back.x, 41);
+  EXPECT_GE(back.right(), 77);
+  EXPECT_LE(back.right(), 82);
 }
 
 // Boxes are in the source picture's pixels and each covers its digit.
