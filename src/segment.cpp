@@ -213,7 +213,7 @@ Band writing_band(const Components& c, const std::vector<int>& comps, double hei
 
 // A dash is at least this wide (writing heights) and at most this flat (height / width).
 constexpr double kDashMinWidth = 0.22;
-constexpr double kDashMaxFlatness = 0.45;
+constexpr double kDashMaxFlatness = 0.65;
 // A point or comma is at most this large (writing heights).
 constexpr double kMarkMaxSize = 0.32;
 
@@ -252,12 +252,48 @@ std::vector<int> find_marks(const Components& c, const std::vector<int>& comps, 
   return marks;
 }
 
+// A decimal point is small beside thick digits: less ink than the pieces significant_components keeps
+// (2% of the largest), so it is looked for among those left out too. A point, not a speck of noise: a
+// filled blob at least kMinPointSize writing heights across, on the baseline, between two digits.
+constexpr double kMinPointSize = 0.08;
+constexpr double kMinPointFill = 0.5;  // share of its box that is ink
+
+void find_small_points(const Components& c, const std::vector<int>& comps, const Band& band, double height,
+                       std::vector<int>& marks, std::vector<char>& symbols) {
+  std::vector<char> kept(c.list.size(), 0);
+  for (int k : comps) kept[std::size_t(k)] = 1;
+  std::vector<int> candidates;
+  for (int k = 0; k < int(c.list.size()); ++k) {
+    const Component& comp = c.list[std::size_t(k)];
+    const Box& b = comp.box;
+    if (kept[std::size_t(k)] || b.w < kMinPointSize * height || b.h < kMinPointSize * height ||
+        comp.area < kMinPointFill * b.w * b.h || mark_symbol(comp, band, height) != '.')
+      continue;
+    candidates.push_back(k);
+  }
+  if (candidates.size() > comps.size()) return;  // specks everywhere: noise, not points
+  for (int k : candidates) {
+    const Box& b = c.list[std::size_t(k)].box;
+    bool left = false, right = false, inside = false;
+    for (int j : comps) {
+      const Box& o = c.list[std::size_t(j)].box;
+      if (o.h < 0.5 * height) continue;
+      inside |= overlap(b.x, b.right(), o.x, o.right()) > 0;
+      left |= o.right() <= b.x;
+      right |= o.x >= b.right();
+    }
+    if (left && right && !inside) marks.push_back(k), symbols.push_back('.');
+  }
+}
+
 // The marks among the components (find_marks), taken out of `comps`; none when nothing but marks is left
 // (then they are read as digits after all). Marks are never read as digits; ReadOptions::separators only
 // says whether they are written.
 std::vector<int> take_marks(const Components& c, std::vector<int>& comps, std::vector<char>& symbols) {
   const double row_height = writing_height(c, comps);
-  std::vector<int> marks = find_marks(c, comps, writing_band(c, comps, row_height), row_height, symbols);
+  const Band band = writing_band(c, comps, row_height);
+  std::vector<int> marks = find_marks(c, comps, band, row_height, symbols);
+  find_small_points(c, comps, band, row_height, marks, symbols);
   std::vector<int> rest;
   for (int k : comps)
     if (std::find(marks.begin(), marks.end(), k) == marks.end()) rest.push_back(k);

@@ -195,15 +195,22 @@ TEST(Read, BoxesAreInSourcePixelsAndCoverEachDigit) {
 
 // Separators are written as written: a dash, a decimal point, a space between groups (test digits 0..3,
 // "7", "2", "1", "0", at 3×, with the mark drawn between the 2 and the 1); with ReadOptions::separators
-// off, the digits alone. Each separator stands before the digit that follows it.
+// off, the digits alone. Each separator stands before the digit that follows it. Also a short thick dash
+// (half as high as wide, as a marker draws it) and a point too small to count as a piece of writing
+// beside the digits (under 2% of a digit's ink), which are still marks.
 TEST(Read, SeparatorsAreWrittenAsWritten) {
   if (!test::mnist_available()) GTEST_SKIP() << "MNIST not in " << test::mnist_dir();
   const Dataset test_set = load_split(test::mnist_dir(), Split::Test);
   const LoadedModel loaded = load_lenet5(test::source_path("models/lenet5.bin"));
   DigitClassifier classifier(loaded.model);
-  const int scale = 3, pitch = 28;
-  for (const char mark : {'-', '.', ' '}) {
-    const int gap = mark == ' ' ? 26 : 16;  // at the 28-px scale, between the frames of the 2 and the 1
+  struct Case {
+    char mark;
+    double half_width, half_height, radius;  // of a dash; of a point (frame units)
+  };
+  for (const Case& k : {Case{'-', 5, 1.2, 0}, Case{'-', 3, 1.5, 0}, Case{'.', 0, 0, 1.6},
+                        Case{'.', 0, 0, 1.0}, Case{' ', 0, 0, 0}}) {
+    const int scale = k.mark == '.' && k.radius < 1.5 ? 4 : 3, pitch = 28;
+    const int gap = k.mark == ' ' ? 26 : 16;  // at the 28-px scale, between the frames of the 2 and the 1
     const int width = (4 * pitch + gap + 12) * scale, height = 40 * scale;
     test::InkCanvas page{width, height, std::vector<float>(std::size_t(width) * height)};
     for (int d = 0; d < 4; ++d) {
@@ -212,28 +219,42 @@ TEST(Read, SeparatorsAreWrittenAsWritten) {
       const test::InkCanvas one = test::place(big, width, height, x, 6 * scale);
       for (std::size_t i = 0; i < page.ink.size(); ++i) page.ink[i] = std::max(page.ink[i], one.ink[i]);
     }
+    if (k.mark == '.' && k.radius < 1.5) {  // written with a marker: strokes 6 px thicker
+      const test::InkCanvas thin = page;
+      for (int y = 3; y < height - 3; ++y)
+        for (int x = 3; x < width - 3; ++x)
+          for (int dy = -3; dy <= 3; ++dy)
+            for (int dx = -3; dx <= 3; ++dx) page.at(x, y) = std::max(page.at(x, y), thin.at(x + dx, y + dy));
+    }
     // The mark, centred in the gap: MNIST's ink spans rows 4..24 of its frame (baseline near row 24).
     const int cx = (6 + 2 * pitch + gap / 2) * scale;
+    double digits_ink = 0, mark_ink = 0;  // pixels more than half ink
+    for (float v : page.ink) digits_ink += v > 0.5f;
     for (int y = 0; y < height; ++y)
       for (int x = 0; x < width; ++x) {
         const double u = double(x - cx) / scale, v = double(y) / scale - 6;  // frame units
-        const bool dash = mark == '-' && std::abs(u) <= 5 && std::abs(v - 15) <= 1.2;
-        const bool point = mark == '.' && std::hypot(u, v - 22.5) <= 1.6;
-        if (dash || point) page.at(x, y) = 1;
+        const bool dash = k.mark == '-' && std::abs(u) <= k.half_width && std::abs(v - 15) <= k.half_height;
+        const bool point = k.mark == '.' && std::hypot(u, v - 22.5) <= k.radius;
+        if (dash || point) page.at(x, y) = 1, ++mark_ink;
       }
+    const std::string what = std::string("mark '") + k.mark + "' " + std::to_string(k.half_width) + "x" +
+                             std::to_string(k.half_height) + " r" + std::to_string(k.radius);
+    if (k.radius > 0 && k.radius < 1.5) {
+      EXPECT_LT(mark_ink, 0.02 * digits_ink / 4) << what;
+    }
     GreyImage g{width, height, std::vector<std::uint8_t>(page.ink.size()), "number with a separator"};
     for (std::size_t i = 0; i < page.ink.size(); ++i)
       g.pixels[i] = std::uint8_t(std::lround(240 - 220 * page.ink[i]));
     const Reading r = read_number(classifier, g);
-    EXPECT_EQ(r.text, std::string("72") + mark + "10") << "mark '" << mark << "'";
+    EXPECT_EQ(r.text, std::string("72") + k.mark + "10") << what;
     ASSERT_EQ(r.separators.size(), 1u) << r.text;
-    EXPECT_EQ(r.separators[0].symbol, mark);
+    EXPECT_EQ(r.separators[0].symbol, k.mark);
     EXPECT_EQ(r.separators[0].before, 2);
     EXPECT_EQ(r.digits.size(), 4u);
     ReadOptions digits_only;
     digits_only.separators = false;
     const Reading bare = read_number(classifier, g, digits_only);
-    EXPECT_EQ(bare.text, "7210") << "mark '" << mark << "'";
+    EXPECT_EQ(bare.text, "7210") << what;
     EXPECT_TRUE(bare.separators.empty());
   }
 }
