@@ -19,11 +19,21 @@ double softmax_cross_entropy(float* d_logits, const float* logits, const std::ui
     double sum = 0;
     for (int i = 0; i < classes; ++i) sum += std::exp(double(z[i]) - zmax);
     const double log_sum = std::log(sum) + zmax;
-    total += log_sum - z[labels[b]];
+    // The target distribution: one-hot on the label, or uniform for an outlier.
+    const bool outlier = labels[b] == kOutlierLabel;
+    if (outlier) {
+      double z_sum = 0;
+      for (int i = 0; i < classes; ++i) z_sum += z[i];
+      total += log_sum - z_sum / classes;
+    } else {
+      total += log_sum - z[labels[b]];
+    }
     if (d_logits) {
       float* d = d_logits + std::size_t(b) * classes;
-      for (int i = 0; i < classes; ++i)
-        d[i] = grad_scale * float(std::exp(double(z[i]) - log_sum) - (i == labels[b] ? 1.0 : 0.0));
+      for (int i = 0; i < classes; ++i) {
+        const double target = outlier ? 1.0 / classes : (i == labels[b] ? 1.0 : 0.0);
+        d[i] = grad_scale * float(std::exp(double(z[i]) - log_sum) - target);
+      }
     }
   }
   return total;

@@ -1,5 +1,5 @@
-// The three losses through the gradient checker, against hand-computed values on tiny cases, and the MAP
-// loss at extreme distances; softmax rows, its negate flag, in-place use.
+// The three losses through the gradient checker (cross-entropy also with outliers), against hand-computed
+// values on tiny cases, and the MAP loss at extreme distances; softmax rows, its negate flag, in-place use.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -44,6 +44,14 @@ TEST(LossGradient, SoftmaxCrossEntropy) {
                       "softmax cross-entropy");
 }
 
+// Outlier exposure: outliers mixed with digits in one batch, the gradient of both kinds checked together.
+TEST(LossGradient, SoftmaxCrossEntropyWithOutliers) {
+  Rng rng(4);
+  const std::vector<std::uint8_t> labels = {kOutlierLabel, 6, kOutlierLabel, 1};
+  check_loss_gradient(softmax_cross_entropy, random_vector(40, rng, -6.0f, 6.0f), labels, 10, 0.25f,
+                      "softmax cross-entropy with outliers");
+}
+
 TEST(LossGradient, RbfMle) {
   Rng rng(2);
   const std::vector<std::uint8_t> labels = {1, 7};
@@ -78,6 +86,23 @@ TEST(LossValues, SoftmaxCrossEntropyByHand) {
   const double expected[6] = {0.125, 0.125, -0.25, 0.5 * (p1[0] - 1), 0.5 * p1[1], 0.5 * p1[2]};
   for (int i = 0; i < 6; ++i) EXPECT_NEAR(d[i], expected[i], 1e-6) << i;
   EXPECT_EQ(softmax_cross_entropy(nullptr, logits, labels, 3, 2, 0.5f), loss);  // no gradient wanted
+}
+
+TEST(LossValues, OutlierIsCrossEntropyToUniform) {
+  // Logits (0, 0, ln 4) -> softmax (1/6, 1/6, 2/3). To the uniform target: log(6) − ln(4)/3, whose gradient
+  // is softmax − 1/3 = (−1/6, −1/6, 1/3).
+  const float logits[3] = {0.0f, 0.0f, float(std::log(4.0))};
+  const std::uint8_t label = kOutlierLabel;
+  float d[3];
+  EXPECT_NEAR(softmax_cross_entropy(d, logits, &label, 3, 1, 1.0f), std::log(6.0) - std::log(4.0) / 3, 1e-6);
+  const double expected[3] = {-1.0 / 6, -1.0 / 6, 1.0 / 3};
+  for (int i = 0; i < 3; ++i) EXPECT_NEAR(d[i], expected[i], 1e-6) << i;
+  // Equal logits are the minimum, log(classes) (the entropy of the uniform), with zero gradient;
+  // a confident answer costs more.
+  const float flat[3] = {2.0f, 2.0f, 2.0f}, sure[3] = {12.0f, 0.0f, 0.0f};
+  EXPECT_NEAR(softmax_cross_entropy(d, flat, &label, 3, 1, 1.0f), std::log(3.0), 1e-6);
+  for (float g : d) EXPECT_NEAR(g, 0.0f, 1e-7);
+  EXPECT_GT(softmax_cross_entropy(nullptr, sure, &label, 3, 1, 1.0f), 3.0);
 }
 
 TEST(LossValues, RbfMleByHand) {

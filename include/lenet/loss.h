@@ -19,7 +19,14 @@ inline constexpr float kDefaultMapJ = 1.0f;
 double batch_loss(LossKind loss, float* d_scores, const float* scores, const std::uint8_t* labels,
                   int classes, int n, float map_j, float grad_scale);
 
-// Softmax cross-entropy on logits (n, classes).
+// The label of an outlier, a training image that is no digit (outlier exposure: Hendrycks, Mazeika &
+// Dietterich, ICLR 2019). Softmax cross-entropy takes it as the uniform distribution over the classes, so
+// the network learns to spread its belief on what is not a digit and its top probability becomes a
+// rejection score. Only the cross-entropy knows it: the RBF losses take labels 0..classes-1.
+inline constexpr std::uint8_t kOutlierLabel = 255;
+
+// Softmax cross-entropy on logits (n, classes). A label kOutlierLabel is the cross-entropy to the uniform
+// distribution: log Σ e^(z_i) − mean(z), whose gradient is softmax(z)_i − 1/classes.
 double softmax_cross_entropy(float* d_logits, const float* logits, const std::uint8_t* labels, int classes,
                              int n, float grad_scale);
 
