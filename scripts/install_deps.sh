@@ -18,6 +18,7 @@ packages=(
   chromium fonts-dejavu-core                                               # browser test of lenet serve
   python3-pil python3-opencv fonts-humor-sans fonts-comic-neue fonts-bwht  # real-picture evaluation
   fonts-dkg-handwriting fonts-femkeklaver fonts-breip fonts-dancingscript fonts-kaushanscript
+  fonts-dejavu-extra fonts-lyx                                             # letters for outliers (tools/make_outliers.py)
   emscripten node-acorn                                                    # make web: the page in WebAssembly
 )
 

@@ -61,8 +61,16 @@ std::string recipe_differences(const nlohmann::json& saved, const nlohmann::json
   return out;
 }
 
-int checked_train_count(const Dataset& train_set, const Dataset* test_set) {
+int checked_train_count(const Dataset& train_set, const Dataset* test_set, LossKind loss) {
   check_dataset_fits(train_set, "training set");
+  // Outliers (kOutlierLabel) have a target only under the cross-entropy (the uniform distribution).
+  for (std::size_t i = 0; i < train_set.labels.size(); ++i)
+    if (train_set.labels[i] >= kClasses &&
+        (train_set.labels[i] != kOutlierLabel || loss != LossKind::CrossEntropy))
+      throw std::invalid_argument(
+          "training label " + std::to_string(i) + " is " + std::to_string(train_set.labels[i]) +
+          "; expected 0.." + std::to_string(kClasses - 1) +
+          (loss == LossKind::CrossEntropy ? " or an outlier" : " (outliers need xent)"));
   if (test_set) check_dataset_fits(*test_set, "test set");
   return train_set.count;
 }
@@ -84,7 +92,7 @@ TrainRun::TrainRun(Lenet5& model, const Dataset& train_set, const Dataset* test_
       train_set_(train_set),
       test_set_(test_set),
       config_(config),
-      n_train_(checked_train_count(train_set, test_set)),
+      n_train_(checked_train_count(train_set, test_set, config.loss)),
       full_batch_(config.batch <= 0 || config.batch >= n_train_),
       batch_(full_batch_ ? n_train_ : config.batch),
       step_chunk_(full_batch_ ? std::min(kFullBatchChunk, n_train_) : batch_),

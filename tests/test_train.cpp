@@ -255,6 +255,69 @@ TEST(Train, RefusesImagesLargerThanTheInput) {
   EXPECT_THROW(train(model, big, nullptr, TrainConfig{}), std::invalid_argument);
 }
 
+// Outlier exposure: speckle images labelled kOutlierLabel mixed in with the bar digits. The trained network
+// still reads the digits, its top probability on unseen speckle falls towards 1/10, well below that on the
+// digits, and the run stays bit-identical for a seed.
+TEST(Train, OutliersTeachTheTopProbabilityToSayNotADigit) {
+  const Dataset digits = bar_digits(test::sanitizer_run() ? 200 : 400, 21);
+  const int kSide = digits.rows;
+  const auto speckle = [kSide](int count, std::uint64_t seed) {
+    Dataset d;
+    d.count = count;
+    d.rows = d.cols = kSide;
+    Rng rng(seed);
+    for (int i = 0; i < count * kSide * kSide; ++i)
+      d.images.push_back(rng.uniform() < 0.15f ? std::uint8_t(255) : std::uint8_t(0));
+    d.labels.assign(std::size_t(count), 0);
+    return d;
+  };
+  Dataset mixed = digits;
+  append_outliers(mixed, speckle(digits.count / 2, 22), kOutlierLabel);
+  ASSERT_EQ(mixed.count, digits.count * 3 / 2);
+  EXPECT_EQ(mixed.labels.back(), kOutlierLabel);
+  TrainConfig cfg = small_config(Arch::Lenet5, 20, 2);
+  cfg.epochs = 3;
+  const auto params = train_once(Arch::Lenet5, mixed, cfg);
+  EXPECT_EQ(0, std::memcmp(params.data(), train_once(Arch::Lenet5, mixed, cfg).data(),
+                           params.size() * sizeof(float)));
+  Lenet5 model(Arch::Lenet5);
+  model.params = params;
+  EXPECT_GT(evaluate(model, digits, 1).accuracy, 0.9);
+  const auto mean_top_probability = [&](const Dataset& d) {
+    Activations a(model, d.count);
+    for (int i = 0; i < d.count; ++i)
+      image_to_input(a.input.data() + std::size_t(i) * kInputSize, d.image(i), d.rows, d.cols);
+    lenet5_forward(model, a, d.count);
+    double sum = 0;
+    float p[kClasses];
+    for (int i = 0; i < d.count; ++i) {
+      model.probabilities(p, a.scores.data() + std::size_t(i) * kClasses);
+      sum += *std::max_element(p, p + kClasses);
+    }
+    return sum / d.count;
+  };
+  const double on_digits = mean_top_probability(digits), on_speckle = mean_top_probability(speckle(100, 23));
+  EXPECT_GT(on_digits, 0.8);
+  EXPECT_LT(on_speckle, 0.3) << "digits " << on_digits;
+}
+
+// An outlier label means the uniform target of the cross-entropy; the RBF losses have none, so it is refused.
+TEST(Train, OutliersNeedTheCrossEntropy) {
+  Dataset data = bar_digits(40, 24);
+  Dataset other = data;
+  append_outliers(data, other, kOutlierLabel);
+  Lenet5 model(Arch::Lenet5_1998);
+  try {
+    train(model, data, nullptr, small_config(Arch::Lenet5_1998, 10, 1));
+    FAIL() << "an outlier label under the MAP loss should be refused";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("outliers need xent"), std::string::npos) << e.what();
+  }
+  Dataset small = other;
+  small.rows = small.cols = 14;
+  EXPECT_THROW(append_outliers(data, small, kOutlierLabel), std::invalid_argument);
+}
+
 // The foundation's promise: one epoch of the default modern recipe reaches 97.5% on MNIST.
 // (Under sanitizers, 100x slower, the same run on the first 6,000 images must still reach 90%.)
 TEST(Train, OneEpochOfModernLenet5OnMnistReaches975Percent) {

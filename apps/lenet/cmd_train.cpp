@@ -55,6 +55,7 @@ struct TrainOptions {
   std::uint64_t seed = 1;
   int threads = 0;
   int limit = 0;
+  std::string outliers;  // idx3 images of no digit, mixed in with kOutlierLabel (outlier exposure)
   std::string out;
   std::string log;
   std::string checkpoint;
@@ -328,6 +329,19 @@ void run_train(const TrainOptions& o) {
   Dataset train_set = load_split(data, Split::Train);
   const Dataset test_set = load_split(data, Split::Test);
   train_set.take_first(o.limit);
+  if (!o.outliers.empty()) {
+    if (cfg.loss != LossKind::CrossEntropy)
+      throw UsageError(
+          "--outliers needs --arch lenet5 and its loss xent (the uniform target is a softmax's)");
+    const Dataset outliers = read_idx3_images(o.outliers);
+    try {
+      append_outliers(train_set, outliers, kOutlierLabel);
+    } catch (const std::invalid_argument& e) {
+      throw CommandError("--outliers " + o.outliers + ": " + e.what());
+    }
+    note("mixed in %d outlier images from %s (target: uniform over the digits)", outliers.count,
+         o.outliers.c_str());
+  }
   // Every file the run writes is checked and locked before any work: a device, FIFO or directory is never
   // written over, a bad path is reported now rather than after training, and a second run on the same
   // files fails at once, naming the first.
@@ -456,6 +470,10 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--limit", o->limit, "Train on only the first N training images (0: all)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--outliers", o->outliers,
+                  "Outlier exposure: an idx3 file of 28x28 images of no digit (tools/make_outliers.py), "
+                  "mixed into the training set with the uniform distribution over the digits as target, "
+                  "so that the top probability says 'not a digit' (lenet5 only)");
   cmd->add_option(
       "--out", o->out,
       "Save the trained model to this file (default: <arch>-trained.bin here, -2, -3... if taken)");

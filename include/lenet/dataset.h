@@ -3,6 +3,8 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace lenet {
@@ -10,7 +12,7 @@ namespace lenet {
 // Images stay uint8 (0 = background, 255 = ink), row-major, count*rows*cols.
 struct Dataset {
   std::vector<std::uint8_t> images;
-  std::vector<std::uint8_t> labels;  // 0..9
+  std::vector<std::uint8_t> labels;  // 0..9, or kOutlierLabel (loss.h) for a training image of no digit
   int count = 0, rows = 0, cols = 0;
   const std::uint8_t* image(int i) const { return images.data() + std::size_t(i) * rows * cols; }
   // Keeps only the first n images and labels (all of them when n <= 0 or n >= count).
@@ -21,5 +23,17 @@ struct Dataset {
     labels.resize(std::size_t(n));
   }
 };
+
+// Outlier exposure's training set: `outliers`' images appended to `set`, each labelled `label`
+// (kOutlierLabel). Throws std::invalid_argument when their image size differs from the set's.
+inline void append_outliers(Dataset& set, const Dataset& outliers, std::uint8_t label) {
+  if (outliers.rows != set.rows || outliers.cols != set.cols)
+    throw std::invalid_argument("the outlier images are " + std::to_string(outliers.rows) + "x" +
+                                std::to_string(outliers.cols) + ", the training images " +
+                                std::to_string(set.rows) + "x" + std::to_string(set.cols));
+  set.images.insert(set.images.end(), outliers.images.begin(), outliers.images.end());
+  set.labels.resize(set.labels.size() + std::size_t(outliers.count), label);
+  set.count += outliers.count;
+}
 
 }  // namespace lenet
