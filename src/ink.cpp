@@ -69,6 +69,13 @@ Surface fit_surface(const std::vector<float>& u, const std::vector<float>& v, co
   return s;
 }
 
+// At most this share of a sheet's pixels is writing or darker than the paper (writing, and the shadow of a
+// hand or a phone across the sheet). A photo that shows a sheet on a table has hundreds of pixels a side;
+// in a small scan, a white digit's strokes with their holes filled can pass for a sheet (white 8s and 9s
+// upscaled from tiny scans did).
+constexpr double kSheetMaxWriting = 0.35;
+constexpr int kSheetPhotoMinSide = 200;
+
 float median_of(std::vector<float> values) {
   if (values.empty()) return 0;
   auto mid = values.begin() + std::ptrdiff_t(values.size() / 2);
@@ -96,6 +103,32 @@ float restrict_to_sheet(std::vector<float>& r, float& top, float& paper_cut, con
   const float centre = median_of(paper_side);
   for (float& x : paper_side) x = std::abs(x - centre);
   return std::max(1.0f, 1.4826f * median_of(paper_side));
+}
+
+// A photo of a sheet on a darker table: the table can take more of the picture than the sheet, and against
+// a surface fitted through both, the whole sheet stands out bright, as if it were light ink. The writing is
+// on the sheet, so there the polarity is decided again from the sheet's own pixels: dark writing when they
+// hold more mass far below their median than above it, and the dark pixels are a minority (a white digit
+// on black has no dark minority of its own, or a large one: its holes).
+bool dark_writing_on_a_sheet(const std::vector<float>& grey, int w, int h) {
+  if (std::min(w, h) < kSheetPhotoMinSide) return false;
+  const std::vector<char> sheet = sheet_mask(grey, w, h, true);
+  if (sheet.empty()) return false;
+  std::vector<float> on_sheet;
+  for (std::size_t i = 0; i < grey.size(); ++i)
+    if (sheet[i]) on_sheet.push_back(grey[i]);
+  const float centre = median_of(on_sheet);
+  std::vector<float> spread(on_sheet.size());
+  for (std::size_t i = 0; i < on_sheet.size(); ++i) spread[i] = std::abs(on_sheet[i] - centre);
+  const float sigma = std::max(1.0f, 1.4826f * median_of(spread));
+  double dark = 0, bright = 0;
+  std::size_t dark_pixels = 0;
+  for (float g : on_sheet) {
+    dark += std::max(0.0f, centre - g - 3 * sigma);
+    bright += std::max(0.0f, g - centre - 3 * sigma);
+    dark_pixels += g < centre - 3 * sigma;
+  }
+  return dark > bright && double(dark_pixels) < kSheetMaxWriting * double(on_sheet.size());
 }
 
 }  // namespace
@@ -170,7 +203,7 @@ InkMap extract_ink(const GreyImage& image) {
       bright += std::max(0.0f, r[i] - 3 * sigma);
     }
   }
-  map.dark_ink = dark >= bright;
+  map.dark_ink = dark >= bright || dark_writing_on_a_sheet(grey, w, h);
   // The ink's contrast against the paper right around it (see paper_background), and the paper's noise
   // from the pixels on the paper's side of Otsu's threshold, whatever share of the picture the ink takes.
   const std::vector<float> background = paper_background(grey, w, h, map.dark_ink);
