@@ -105,15 +105,76 @@ float restrict_to_sheet(std::vector<float>& r, float& top, float& paper_cut, con
   return std::max(1.0f, 1.4826f * median_of(paper_side));
 }
 
+// The share of its minimum-area bounding rectangle that a region fills: near 1 for a sheet of paper (a
+// quadrilateral, also under a phone's perspective: 0.9 for a trapezoid whose far side is 80% of its near
+// one), π/4 for an ellipse, and less for a digit's strokes with their holes filled (a light 8 on a dark
+// board, which the sheet finder can otherwise take for a sheet). The rectangle is the best one aligned
+// with an edge of the convex hull of the region's rows (rotating calipers; Freeman & Shapira, 1975).
+constexpr double kSheetMinRectangularity = 0.85;
+
+double cross(const std::array<double, 2>& o, const std::array<double, 2>& a, const std::array<double, 2>& b) {
+  return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
+}
+
+double rectangularity(const std::vector<char>& mask, int w, int h) {
+  std::vector<std::array<double, 2>> points;
+  double area = 0;
+  for (int y = 0; y < h; ++y) {
+    const char* row = mask.data() + std::size_t(y) * std::size_t(w);
+    int left = -1, right = -1;
+    for (int x = 0; x < w; ++x)
+      if (row[x]) {
+        if (left < 0) left = x;
+        right = x;
+        ++area;
+      }
+    if (left < 0) continue;  // each pixel is a unit square: its row's outer corners
+    for (const double yy : {double(y), y + 1.0}) {
+      points.push_back({double(left), yy});
+      points.push_back({right + 1.0, yy});
+    }
+  }
+  if (points.size() < 3) return 0;
+  // The convex hull (Andrew's monotone chain), counter-clockwise.
+  std::sort(points.begin(), points.end());
+  std::vector<std::array<double, 2>> hull(2 * points.size());
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    while (k >= 2 && cross(hull[k - 2], hull[k - 1], points[i]) <= 0) --k;
+    hull[k++] = points[i];
+  }
+  for (std::size_t i = points.size() - 1, lower = k + 1; i-- > 0;) {
+    while (k >= lower && cross(hull[k - 2], hull[k - 1], points[i]) <= 0) --k;
+    hull[k++] = points[i];
+  }
+  hull.resize(k - 1);
+  double best = 0;
+  for (std::size_t i = 0; i < hull.size(); ++i) {
+    const auto& a = hull[i];
+    const auto& b = hull[(i + 1) % hull.size()];
+    const double ex = b[0] - a[0], ey = b[1] - a[1], len = std::hypot(ex, ey);
+    if (len == 0) continue;
+    double lo_u = 0, hi_u = 0, lo_v = 0, hi_v = 0;
+    for (const auto& p : hull) {
+      const double u = ((p[0] - a[0]) * ex + (p[1] - a[1]) * ey) / len;
+      const double v = ((p[1] - a[1]) * ex - (p[0] - a[0]) * ey) / len;
+      lo_u = std::min(lo_u, u), hi_u = std::max(hi_u, u), lo_v = std::min(lo_v, v), hi_v = std::max(hi_v, v);
+    }
+    const double rect = (hi_u - lo_u) * (hi_v - lo_v);
+    if (best == 0 || rect < best) best = rect;
+  }
+  return best > 0 ? area / best : 0;
+}
+
 // A photo of a sheet on a darker table: the table can take more of the picture than the sheet, and against
 // a surface fitted through both, the whole sheet stands out bright, as if it were light ink. The writing is
 // on the sheet, so there the polarity is decided again from the sheet's own pixels: dark writing when they
 // hold more mass far below their median than above it, and the dark pixels are a minority (a white digit
-// on black has no dark minority of its own, or a large one: its holes).
+// on black has no dark minority of its own, or a large one: its holes), on a region shaped like a sheet.
 bool dark_writing_on_a_sheet(const std::vector<float>& grey, int w, int h) {
   if (std::min(w, h) < kSheetPhotoMinSide) return false;
   const std::vector<char> sheet = sheet_mask(grey, w, h, true);
-  if (sheet.empty()) return false;
+  if (sheet.empty() || rectangularity(sheet, w, h) < kSheetMinRectangularity) return false;
   std::vector<float> on_sheet;
   for (std::size_t i = 0; i < grey.size(); ++i)
     if (sheet[i]) on_sheet.push_back(grey[i]);
