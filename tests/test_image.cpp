@@ -14,6 +14,7 @@
 #include "lenet/classify.h"
 #include "lenet/idx.h"
 #include "lenet/image.h"
+#include "lenet/ink.h"
 #include "lenet/lenet5_io.h"
 
 namespace lenet {
@@ -186,6 +187,37 @@ TEST(Predict, PhotosOfMnistDigitsAreReadWithinOnePointOfTheIdxDigits) {
       100 * a_direct, 100 * a_photo, per_format[0], count_format[0], per_format[1], count_format[1],
       per_format[2], count_format[2]);
   EXPECT_GE(a_photo, a_direct - 0.01);
+}
+
+// A light digit with holes photographed on a dark board, 200 px a side or more: with its holes filled it is
+// a bright region that the sheet finder can take for a sheet of paper on a darker table, whose writing is
+// dark. It is not shaped like a sheet (it fills far less of its bounding rectangle), so its ink stays
+// light. Without that test, 6 of these 24 photos were read as dark writing.
+TEST(Predict, ALightDigitWithHolesOnADarkBoardIsNotTakenForASheet) {
+  if (!test::mnist_available()) GTEST_SKIP() << "MNIST not in " << test::mnist_dir();
+  const Dataset test_set = load_split(test::mnist_dir(), Split::Test);
+  Rng rng(8);
+  int checked = 0;
+  for (int i = 0; i < test_set.count && checked < 24; ++i) {
+    const int label = test_set.labels[std::size_t(i)];
+    if (label != 0 && label != 6 && label != 8 && label != 9) continue;
+    const test::InkCanvas big = test::enlarge(test::from_idx(test_set.image(i), 28, 28), 8.0 + checked % 3);
+    const int cw = big.width + 20, ch = big.height + 20;
+    const std::vector<std::uint8_t> rgb =
+        test::photograph(test::place(big, cw, ch, 10, 10), test::random_style(rng, false), rng);
+    GreyImage g;
+    g.width = cw;
+    g.height = ch;
+    g.pixels = test::to_grey(rgb);
+    g.source = "a light " + std::to_string(label) + " (test image " + std::to_string(i) + ")";
+    ++checked;
+    try {
+      EXPECT_FALSE(extract_ink(g).dark_ink) << g.source;
+    } catch (const ImageError& e) {
+      ADD_FAILURE() << e.what();  // read as dark writing, the board's texture is all the ink there is
+    }
+  }
+  EXPECT_EQ(checked, 24);
 }
 
 // Fine-pen strokes in a large picture are thickened before the reduction to 20 px, so they do not fade.
