@@ -4,6 +4,7 @@
 # after/before. Alternating runs share the machine's load; on a shared machine compare only these ratios.
 #   tools/bench_ab.sh BEFORE/lenet AFTER/lenet [ROUNDS] [lenet bench arguments...]
 #   e.g. tools/bench_ab.sh /tmp/base/build/lenet build/lenet 6 --arch lenet5 --threads 2 --limit 5000
+#        tools/bench_ab.sh /tmp/base/build/lenet build/lenet 3 --pictures DIR --threads 2   (files/s)
 set -euo pipefail
 [[ $# -ge 2 ]] || { echo "usage: tools/bench_ab.sh BEFORE AFTER [ROUNDS] [bench args...]" >&2; exit 2; }
 before=$1 after=$2
@@ -25,7 +26,8 @@ for line in open(sys.argv[1]):
     which, text = line.split(" ", 1)
     runs[which].append(json.loads(text))
 print(f"{len(runs['before'])} alternating rounds each; medians")
-for key in ("train_seconds", "train_cpu_seconds", "infer_images_per_s", "latency_us_median"):
+for key in ("train_seconds", "train_cpu_seconds", "infer_images_per_s", "latency_us_median", "files_per_s",
+            "cpu_us_per_file"):
     if key not in runs["before"][0]:
         continue
     b = statistics.median(r[key] for r in runs["before"])
