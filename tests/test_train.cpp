@@ -275,7 +275,7 @@ TEST(Train, OutliersTeachTheTopProbabilityToSayNotADigit) {
   append_outliers(mixed, speckle(digits.count / 2, 22), kOutlierLabel);
   ASSERT_EQ(mixed.count, digits.count * 3 / 2);
   EXPECT_EQ(mixed.labels.back(), kOutlierLabel);
-  TrainConfig cfg = small_config(Arch::Lenet5, 20, 2);
+  TrainConfig cfg = small_config(Arch::Lenet5, 20, 1);
   cfg.epochs = 3;
   const auto params = train_once(Arch::Lenet5, mixed, cfg);
   EXPECT_EQ(0, std::memcmp(params.data(), train_once(Arch::Lenet5, mixed, cfg).data(),
