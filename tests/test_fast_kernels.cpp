@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <limits>
 #include <new>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "lenet/aligned.h"
 #include "lenet/conv2d.h"
 #include "lenet/gemm.h"
+#include "lenet/ink.h"
 #include "lenet/lenet5.h"
 #include "lenet/linear.h"
 #include "lenet/maxpool.h"
@@ -479,6 +481,38 @@ TEST(TrainingStep, AllocatesNothingOnceWarm) {
     step(192);
     counting = false;
     EXPECT_EQ(allocations.load(), 0) << arch_name(arch) << ": allocations in three training steps";
+  }
+}
+
+// The picture pipeline fits the paper's lighting with AVX-512 sums where the CPU has them (src/ink.cpp),
+// which must round exactly as the scalar sums do: the ink map is the same bits at every level, for a small
+// picture (whose background window is scanned directly) and a larger one (scanned by a queue).
+TEST_F(AtEveryLevel, InkMapIsTheSameBitsAtEveryLevel) {
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> noise(-6, 6);
+  for (int side : {28, 150}) {
+    GreyImage picture;
+    picture.width = side;
+    picture.height = side + side / 4;
+    picture.source = "ring";
+    for (int y = 0; y < picture.height; ++y)
+      for (int x = 0; x < picture.width; ++x) {
+        const double d = std::hypot(x - 0.5 * picture.width, y - 0.5 * picture.height) / side;
+        const int paper = 210 - 40 * x / side + noise(rng);  // a lighting gradient and sensor noise
+        picture.pixels.push_back(std::uint8_t(d > 0.22 && d < 0.32 ? 40 + noise(rng) : paper));
+      }
+    std::vector<InkMap> maps;
+    for (simd::Level level : levels()) {
+      simd::set_level(level);
+      maps.push_back(extract_ink(picture));
+    }
+    const auto inked =
+        std::count_if(maps[0].ink.begin(), maps[0].ink.end(), [](float v) { return v > 0.5f; });
+    EXPECT_GT(inked, side * side / 20) << "side " << side << ": the ring is found";
+    for (std::size_t k = 1; k < maps.size(); ++k) {
+      EXPECT_TRUE(maps[k].ink == maps[0].ink) << "side " << side << ", " << level_tag(levels()[k]);
+      EXPECT_EQ(maps[k].threshold, maps[0].threshold);
+    }
   }
 }
 
