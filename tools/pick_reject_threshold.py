@@ -27,6 +27,9 @@ def main():
     ap.add_argument("--at", type=float, default=None,
                     help="only measure this threshold (any set): digits right, junk rejected, and the errors "
                     "removed by rejecting the least confident 5%% of the digits answered")
+    ap.add_argument("--min-logit", type=float, default=None,
+                    help="with --at: accept on the winning logit >= this instead (the rule of a model trained "
+                    "without outliers)")
     args = ap.parse_args()
     manifest = load_jsonl(args.manifest)
     if args.at is None and any("/report/" in m["file"] for m in manifest):
@@ -40,6 +43,8 @@ def main():
         refused = "error" in a or (a.get("not_digit") and not a.get("why", "").startswith("the network"))
         probs = a.get("probabilities")
         top = None if refused or not probs else max(probs)
+        if top is not None and args.min_logit is not None:  # the logit rule: below every threshold if refused
+            top = max(probs) if a.get("score", 0) >= args.min_logit else -1.0
         right = probs is not None and not refused and probs.index(max(probs)) == m["truth"]
         (digits if m["kind"] == "digit" else junk).append((top, right))
     if not digits or not junk:
