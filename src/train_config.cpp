@@ -104,31 +104,33 @@ nlohmann::json train_recipe(const TrainConfig& cfg, int threads, const Dataset& 
     ranges["elastic_alpha"] = d.elastic_alpha;
     ranges["elastic_sigma"] = d.elastic_sigma;
   }
-  return {{"batch", cfg.batch},
-          {"optimizer",
-           {{"kind", std::string(optimizer_name(o.kind))},
-            {"momentum", o.momentum},
-            {"beta1", o.beta1},
-            {"beta2", o.beta2},
-            {"eps", o.eps},
-            {"weight_decay", o.weight_decay},
-            {"sdlm_mu", o.sdlm_mu}}},
-          {"lr", cfg.lr},
-          {"lr_gamma", cfg.lr_gamma},
-          {"lr_step", cfg.lr_step},
-          {"lr_by_epoch", cfg.lr_by_epoch},
-          {"hessian_samples", cfg.hessian_samples},
-          {"hessian_interval", cfg.hessian_interval},
-          {"distort", cfg.distort},
-          {"distort_ranges", ranges},
-          {"keep_original", cfg.keep_original},
-          {"eval_train", cfg.eval_train},
-          {"loss", std::string(loss_name(cfg.loss))},
-          {"map_j", cfg.map_j},
-          {"seed", cfg.seed},
-          {"threads", threads},
-          {"train_set", data_identity(train_set)},
-          {"test_set", test_set ? data_identity(*test_set) : nlohmann::json()}};
+  nlohmann::json recipe = {{"batch", cfg.batch},
+                           {"optimizer",
+                            {{"kind", std::string(optimizer_name(o.kind))},
+                             {"momentum", o.momentum},
+                             {"beta1", o.beta1},
+                             {"beta2", o.beta2},
+                             {"eps", o.eps},
+                             {"weight_decay", o.weight_decay},
+                             {"sdlm_mu", o.sdlm_mu}}},
+                           {"lr", cfg.lr},
+                           {"lr_gamma", cfg.lr_gamma},
+                           {"lr_step", cfg.lr_step},
+                           {"lr_by_epoch", cfg.lr_by_epoch},
+                           {"hessian_samples", cfg.hessian_samples},
+                           {"hessian_interval", cfg.hessian_interval},
+                           {"distort", cfg.distort},
+                           {"distort_ranges", ranges},
+                           {"keep_original", cfg.keep_original},
+                           {"eval_train", cfg.eval_train},
+                           {"loss", std::string(loss_name(cfg.loss))},
+                           {"map_j", cfg.map_j},
+                           {"seed", cfg.seed},
+                           {"threads", threads},
+                           {"train_set", data_identity(train_set)},
+                           {"test_set", test_set ? data_identity(*test_set) : nlohmann::json()}};
+  if (cfg.average_last > 0) recipe["average_last"] = cfg.average_last;  // only then, as elastic_alpha above
+  return recipe;
 }
 
 nlohmann::json to_json(const EpochStats& s) {

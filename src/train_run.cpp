@@ -132,6 +132,8 @@ TrainState TrainRun::snapshot() const {
   s.optimizer_m = optimizer_.m;
   s.optimizer_v = optimizer_.v;
   s.optimizer_steps = optimizer_.steps;
+  s.average = average_;
+  s.average_count = average_count_;
   s.history = history_;
   return s;
 }
@@ -146,7 +148,9 @@ void TrainRun::restore(const TrainState& s) {
                              std::to_string(config_.epochs) + " epochs asked for");
   if (s.order.size() != order_.size() || s.position >= n_train_ ||
       s.optimizer_m.size() != optimizer_.m.size() || s.optimizer_v.size() != optimizer_.v.size() ||
-      (sdlm_ && s.hessian_order.size() != hessian_order_.size()) || s.history.size() != std::size_t(s.epoch))
+      (sdlm_ && s.hessian_order.size() != hessian_order_.size()) ||
+      s.history.size() != std::size_t(s.epoch) ||
+      (s.average_count > 0 && s.average.size() != model_.params.size()))
     throw CheckpointMismatch(
         "the checkpoint's state does not fit this run (sizes of the orders, optimiser state or history)");
   epoch_ = s.epoch;
@@ -164,6 +168,17 @@ void TrainRun::restore(const TrainState& s) {
   optimizer_.m = s.optimizer_m;
   optimizer_.v = s.optimizer_v;
   optimizer_.steps = s.optimizer_steps;
+  average_ = s.average;
+  average_count_ = s.average_count;
+}
+
+// SWA's running mean, one epoch's end at a time: the same additions in the same order on every run, so a
+// resumed run averages bit for bit as an uninterrupted one.
+void TrainRun::take_into_average() {
+  if (average_count_ == 0) average_.assign(model_.params.size(), 0.0f);
+  ++average_count_;
+  const float w = 1.0f / float(average_count_);
+  for (std::size_t i = 0; i < average_.size(); ++i) average_[i] += (model_.params[i] - average_[i]) * w;
 }
 
 // Appendix C: before every pass, average the Gauss–Newton second derivatives over a few hundred random
@@ -246,6 +261,10 @@ EpochStats TrainRun::end_epoch() {
   st.train_accuracy = double(correct_) / n_train_;
   st.images = n_train_;
   check_parameters();
+  if (config_.average_last > 0 && epoch_ >= config_.epochs - config_.average_last) {
+    take_into_average();
+    if (epoch_ + 1 == config_.epochs) std::copy(average_.begin(), average_.end(), model_.params.begin());
+  }
   if (config_.eval_train) st.train_eval_accuracy = evaluate(model_, train_set_, engine_.threads()).accuracy;
   if (test_set_) {
     const EvalResult r = evaluate(model_, *test_set_, engine_.threads());

@@ -13,6 +13,7 @@
 
 #include "helpers/bars.h"
 #include "helpers/paths.h"
+#include "lenet/checkpoint.h"
 #include "lenet/lenet5_io.h"
 #include "lenet/trainer.h"
 
@@ -243,6 +244,58 @@ TEST(Train, DivergenceStopsWithAClearError) {
     EXPECT_NE(std::string(e.what()).find("diverged"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("--lr"), std::string::npos) << e.what();
   }
+}
+
+// Weight averaging (average_last = 2 of 3 epochs): the model after the run is the mean of the parameters
+// at the ends of epochs 2 and 3 of the same run without averaging (averaging never changes the steps).
+TEST(Train, AveragingTheLastEpochsGivesTheMeanOfTheirWeights) {
+  const Dataset data = bar_digits(200, 11);
+  TrainConfig cfg = small_config(Arch::Lenet5, 20, 2);
+  cfg.epochs = 3;
+  std::vector<std::vector<float>> ends;
+  TrainCallbacks cb;
+  cb.on_checkpoint = [&](const Lenet5& m, const TrainState& st) {
+    if (st.position == 0) ends.push_back(m.params);
+  };
+  Lenet5 plain(Arch::Lenet5);
+  Rng rng(cfg.seed);
+  plain.init(rng);
+  train(plain, data, nullptr, cfg, cb);
+  ASSERT_EQ(ends.size(), 3u);
+  cfg.average_last = 2;
+  const std::vector<float> averaged = train_once(Arch::Lenet5, data, cfg);
+  ASSERT_EQ(averaged.size(), ends[2].size());
+  std::size_t moved = 0;
+  for (std::size_t i = 0; i < averaged.size(); ++i) {
+    const float mean = 0.5f * (ends[1][i] + ends[2][i]);
+    ASSERT_NEAR(averaged[i], mean, 1e-6f * std::max(1.0f, std::fabs(mean))) << "parameter " << i;
+    moved += averaged[i] != ends[2][i];
+  }
+  EXPECT_GT(moved, averaged.size() / 2);  // the average is not the last epoch's weights
+}
+
+// A run stopped inside the averaging window (after epoch 2 of 3, one epoch averaged) and resumed from its
+// checkpoint file ends with the same bits as the uninterrupted run.
+TEST(Train, AveragingResumesFromACheckpointBitForBit) {
+  const Dataset data = bar_digits(200, 12);
+  TrainConfig cfg = small_config(Arch::Lenet5, 20, 2);
+  cfg.epochs = 3;
+  cfg.average_last = 2;
+  const std::vector<float> whole = train_once(Arch::Lenet5, data, cfg);
+  const std::string path = test::temp_path("average.ckpt");
+  TrainCallbacks cb;
+  cb.on_checkpoint = [&](const Lenet5& m, const TrainState& st) {
+    if (st.position == 0 && st.epoch == 2) save_checkpoint(path, m, st);
+  };
+  Lenet5 model(Arch::Lenet5);
+  Rng rng(cfg.seed);
+  model.init(rng);
+  train(model, data, nullptr, cfg, cb);  // its state at the end of epoch 2 is saved, as if it stopped there
+  Checkpoint in = load_checkpoint(path);
+  EXPECT_EQ(in.state.average_count, 1);
+  ASSERT_EQ(in.state.average.size(), whole.size());
+  train(in.model, data, nullptr, cfg, {}, &in.state);
+  EXPECT_EQ(0, std::memcmp(whole.data(), in.model.params.data(), whole.size() * sizeof(float)));
 }
 
 TEST(Train, RefusesImagesLargerThanTheInput) {

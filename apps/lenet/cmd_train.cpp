@@ -39,6 +39,7 @@ struct TrainOptions {
   float lr_gamma = kDefaults.lr_gamma;
   int lr_step = kDefaults.lr_step;
   std::string lr_schedule = "step";  // step (or sdlm: the paper's by pass) or cosine
+  int average_last = 0;
   float momentum = kDefaults.optimizer.momentum;
   float weight_decay = kDefaults.optimizer.weight_decay;
   float sdlm_mu = kDefaults.optimizer.sdlm_mu;
@@ -130,6 +131,10 @@ TrainConfig config_from_options(const TrainOptions& o, Arch arch) {
     cfg.lr_by_epoch = cosine_schedule(cfg.lr, cfg.epochs);
   else if (o.lr_schedule != "step")
     throw UsageError("--lr-schedule must be step or cosine, not '" + o.lr_schedule + "'");
+  if (o.average_last > cfg.epochs)
+    throw UsageError("--average-last " + std::to_string(o.average_last) + " is more than the " +
+                     std::to_string(cfg.epochs) + " epochs of the run");
+  cfg.average_last = o.average_last;
   cfg.optimizer.momentum = o.momentum;
   cfg.optimizer.weight_decay = o.weight_decay;
   cfg.optimizer.sdlm_mu = o.sdlm_mu;
@@ -253,15 +258,18 @@ void print_start(const TrainOptions& o, const std::string& data, const TrainConf
                  const Dataset& train_set, const std::optional<TrainState>& resume) {
   const bool sdlm = cfg.optimizer.kind == OptimizerKind::Sdlm;
   const std::string mu = sdlm ? ", mu " + num(cfg.optimizer.sdlm_mu) : "";
+  const std::string averaged = cfg.average_last > 0 ? ", weights averaged over the last " +
+                                                          std::to_string(cfg.average_last) + " epochs"
+                                                    : "";
   const std::string schedule = o.lr_schedule == "cosine"
                                    ? "lr " + num(cfg.lr) + " (cosine to 0 over the epochs)" + mu
                                : sdlm ? "lr " + num(cfg.lr_by_epoch.front()) + " by the paper's schedule" + mu
                                       : "lr " + num(cfg.lr) + " (x" + num(cfg.lr_gamma) + " every " +
                                             std::to_string(cfg.lr_step) + " epochs)";
   const std::string batch = cfg.batch == 0 ? "all" : std::to_string(cfg.batch);
-  note("training %s on %d images (%s), %d epochs, batch %s, %s %s, loss %s%s, seed %llu, %d threads",
+  note("training %s on %d images (%s), %d epochs, batch %s, %s %s%s, loss %s%s, seed %llu, %d threads",
        o.arch.c_str(), train_set.count, data.c_str(), cfg.epochs, batch.c_str(),
-       std::string(optimizer_name(cfg.optimizer.kind)).c_str(), schedule.c_str(),
+       std::string(optimizer_name(cfg.optimizer.kind)).c_str(), schedule.c_str(), averaged.c_str(),
        std::string(loss_name(cfg.loss)).c_str(),
        cfg.distort
            ? (cfg.distort_ranges.elastic_alpha > 0 ? ", affine + elastic distortions" : ", distortions")
@@ -418,6 +426,11 @@ void add_train_command(CLI::App& app) {
                   "step: --lr-gamma every --lr-step epochs (sdlm: the paper's rates by pass); cosine: from "
                   "--lr down to 0 along half a cosine, one rate per epoch")
       ->capture_default_str();
+  cmd->add_option("--average-last", o->average_last,
+                  "Save the mean of the weights at the ends of the last this many epochs (SWA; 0: the last "
+                  "epoch's weights)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--momentum", o->momentum, "Momentum coefficient")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));

@@ -23,7 +23,10 @@ struct TrainConfig {
   std::vector<float> lr_by_epoch;  // if given, the learning rate of each pass (overrides lr and decay)
   int hessian_samples = 500;       // SDLM: patterns in each pass's curvature estimate
   int hessian_interval = 0;        // SDLM: also re-estimate every this many patterns within a pass (0: never)
-  bool distort = false;            // train each pass on fresh random affine distortions
+  // Weight averaging (Izmailov et al. 2018, "SWA"): the running mean of the parameters at the ends of the
+  // last this many epochs becomes the model after the last one (0: the last epoch's parameters).
+  int average_last = 0;
+  bool distort = false;  // train each pass on fresh random affine distortions
   DistortRanges distort_ranges;
   float keep_original = 0.1f;  // with distort: fraction of images left undistorted in a pass
   bool eval_train = false;     // after each pass, also measure accuracy on the whole training set

@@ -49,6 +49,9 @@ struct TrainState {
   std::vector<int> hessian_order;               // SDLM: the order the curvature samples are drawn from
   std::vector<float> optimizer_m, optimizer_v;  // Optimizer::m and v
   long long optimizer_steps = 0;
+  // Weight averaging: the mean of the parameters at the ends of average_count epochs (empty before any).
+  std::vector<float> average;
+  int average_count = 0;
   std::vector<EpochStats> history;  // the epochs completed, as train() returns them
 };
 
@@ -83,7 +86,9 @@ class TrainRun {
   // gradient sum (the step comes with the last). Returns whether a step was taken. Throws TrainingError
   // naming the epoch, the step and the tensors when the loss or a gradient is NaN or infinite.
   bool step();
-  // Checks the parameters, evaluates (test set; training set with eval_train) and records the epoch.
+  // Checks the parameters, takes them into the weight average (average_last), evaluates (test set;
+  // training set with eval_train) and records the epoch. After the last epoch with average_last > 0 the
+  // model holds the average, and that is what is evaluated.
   EpochStats end_epoch();
   // Throws TrainingError naming the tensors if a parameter is NaN or infinite (a state never saved).
   void check_parameters() const;
@@ -97,6 +102,7 @@ class TrainRun {
  private:
   using Clock = std::chrono::steady_clock;
   void estimate_hessian();
+  void take_into_average();
   double seconds_now() const;
   [[noreturn]] void diverged(const std::string& what) const;
   const nlohmann::json& recipe() const;
@@ -116,6 +122,8 @@ class TrainRun {
   Rng shuffle_rng_, hessian_rng_, distort_rng_;
   std::vector<int> order_, hessian_order_;
   std::vector<float> hessian_;
+  std::vector<float> average_;  // weight averaging's running mean
+  int average_count_ = 0;
   Dataset distorted_;              // with distortions: this pass's fresh distorted copy of the training set
   mutable nlohmann::json recipe_;  // computed when first asked for (a CRC-32 over the data)
 
