@@ -272,10 +272,33 @@ EpochStats TrainRun::end_epoch() {
     st.test_loss = r.loss;
   }
   history_.push_back(st);
+  check_learning();
   ++epoch_;
   position_ = step_ = correct_ = 0;
   loss_sum_ = seconds_before_ = 0;
   return st;
+}
+
+// Two passes in a row at chance: the run has failed; say so now instead of running the remaining passes.
+void TrainRun::check_learning() const {
+  const long long steps = full_batch_ ? 1 : (n_train_ + batch_ - 1) / batch_;
+  const double chance_error = 1.0 - 1.0 / kClasses;
+  const auto stuck = [&](const EpochStats& e) {
+    return 1 - e.train_accuracy >= kStuckErrorOfChance * chance_error;
+  };
+  if (steps < kStuckMinSteps || history_.size() < 2 || !stuck(history_.back()) ||
+      !stuck(history_[history_.size() - 2]))
+    return;
+  std::ostringstream msg;
+  msg.precision(3);
+  msg << "training is stuck: the training error was "
+      << 100 * (1 - history_[history_.size() - 2].train_accuracy) << "% in epoch " << epoch_ << " and "
+      << 100 * (1 - history_.back().train_accuracy) << "% in epoch " << epoch_ + 1 << ", near chance ("
+      << 100 * chance_error << "%), so the network is not learning; stopped instead of running the remaining "
+      << config_.epochs - epoch_ - 1 << " epochs"
+      << (sdlm_ ? " (with SDLM its units saturate when --sdlm-mu is too small: docs/reproduction.md)"
+                : " (try a smaller --lr)");
+  throw TrainingError(msg.str());
 }
 
 void TrainRun::check_parameters() const {

@@ -246,6 +246,36 @@ TEST(Train, DivergenceStopsWithAClearError) {
   }
 }
 
+// A run whose training error stays at chance for two passes (here a rate of 0: nothing moves) stops after
+// the second with a clear error, instead of running all its epochs.
+TEST(Train, ARunStuckAtChanceStopsAfterTwoPasses) {
+  const Dataset data = bar_digits(1000, 13);
+  Lenet5 model(Arch::Lenet5);
+  Rng rng(1);
+  model.init(rng);
+  TrainConfig cfg = small_config(Arch::Lenet5, 10, 2);  // 100 steps a pass
+  cfg.epochs = 20;
+  cfg.lr = 0;
+  TrainCallbacks cb;
+  int epochs_done = 0;
+  cb.on_epoch = [&](const EpochStats&) { ++epochs_done; };
+  try {
+    train(model, data, nullptr, cfg, cb);
+    FAIL() << "a network that does not learn should stop";
+  } catch (const TrainingError& e) {
+    EXPECT_NE(std::string(e.what()).find("stuck"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("remaining 18 epochs"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(epochs_done, 1);
+  // The same run learning (lr 0.02) is not stopped.
+  cfg.epochs = 2;
+  cfg.lr = 0.02f;
+  Lenet5 learning(Arch::Lenet5);
+  Rng rng2(1);
+  learning.init(rng2);
+  EXPECT_NO_THROW(train(learning, data, nullptr, cfg));
+}
+
 // Weight averaging (average_last = 2 of 3 epochs): the model after the run is the mean of the parameters
 // at the ends of epochs 2 and 3 of the same run without averaging (averaging never changes the steps).
 TEST(Train, AveragingTheLastEpochsGivesTheMeanOfTheirWeights) {

@@ -55,6 +55,11 @@ struct TrainState {
   std::vector<EpochStats> history;  // the epochs completed, as train() returns them
 };
 
+// A pass "stuck near chance": its training error is at least this fraction of chance's (1 - 1/kClasses),
+// over at least this many optimiser steps (so that full-batch or tiny runs, a few steps a pass, are exempt).
+inline constexpr double kStuckErrorOfChance = 0.9;
+inline constexpr long long kStuckMinSteps = 100;
+
 // "the end of epoch 2" or "epoch 3, image 640 of 60000": where a state stands, for messages.
 std::string describe_position(const TrainState& state, int train_images);
 
@@ -88,7 +93,9 @@ class TrainRun {
   bool step();
   // Checks the parameters, takes them into the weight average (average_last), evaluates (test set;
   // training set with eval_train) and records the epoch. After the last epoch with average_last > 0 the
-  // model holds the average, and that is what is evaluated.
+  // model holds the average, and that is what is evaluated. Throws TrainingError when the training error
+  // has stayed near chance for two passes of at least kStuckMinSteps steps each (the 1998 network saturated
+  // by a small SDLM mu does that from the first pass on, and never recovers).
   EpochStats end_epoch();
   // Throws TrainingError naming the tensors if a parameter is NaN or infinite (a state never saved).
   void check_parameters() const;
@@ -103,6 +110,7 @@ class TrainRun {
   using Clock = std::chrono::steady_clock;
   void estimate_hessian();
   void take_into_average();
+  void check_learning() const;
   double seconds_now() const;
   [[noreturn]] void diverged(const std::string& what) const;
   const nlohmann::json& recipe() const;
