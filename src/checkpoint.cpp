@@ -16,7 +16,6 @@ constexpr const char* kOrder = "train.order";
 constexpr const char* kHessianOrder = "train.hessian_order";
 constexpr const char* kOptimizerM = "optimizer.m";
 constexpr const char* kOptimizerV = "optimizer.v";
-constexpr const char* kAverage = "train.average";  // weight averaging's running mean (average_last)
 constexpr long long kMaxEpochs = 1 << 20;
 
 [[noreturn]] void fail(const std::string& name, const std::string& what) {
@@ -127,7 +126,6 @@ void save_checkpoint(const std::string& path, const Lenet5& model, const TrainSt
             {"optimizer_steps", s.optimizer_steps},
             {"rng", {{"shuffle", s.shuffle_rng}, {"hessian", s.hessian_rng}, {"distort", s.distort_rng}}},
             {"history", std::move(history)}};
-  if (s.average_count > 0) c["average_count"] = s.average_count;  // only then: older builds read the rest
   ModelFile f;
   f.arch = std::string(arch_name(model.arch()));
   f.config = {{"checkpoint", std::move(c)}};
@@ -145,7 +143,6 @@ void save_checkpoint(const std::string& path, const Lenet5& model, const TrainSt
     f.tensors.push_back({kOptimizerM, {std::int64_t(s.optimizer_m.size())}, s.optimizer_m});
   if (!s.optimizer_v.empty())
     f.tensors.push_back({kOptimizerV, {std::int64_t(s.optimizer_v.size())}, s.optimizer_v});
-  if (s.average_count > 0) f.tensors.push_back({kAverage, {std::int64_t(s.average.size())}, s.average});
   save_model_file(path, f);
 }
 
@@ -166,13 +163,11 @@ Checkpoint checkpoint_from_model_file(ModelFile file, const std::string& name) {
   const TensorRecord* hessian_order = nullptr;
   const TensorRecord* m = nullptr;
   const TensorRecord* v = nullptr;
-  const TensorRecord* average = nullptr;
   for (TensorRecord& t : file.tensors) {
     const TensorRecord** slot = t.name == kOrder          ? &order
                                 : t.name == kHessianOrder ? &hessian_order
                                 : t.name == kOptimizerM   ? &m
                                 : t.name == kOptimizerV   ? &v
-                                : t.name == kAverage      ? &average
                                                           : nullptr;
     if (slot)
       *slot = &t;
@@ -195,7 +190,6 @@ Checkpoint checkpoint_from_model_file(ModelFile file, const std::string& name) {
   if (m) s.optimizer_m = read_parameter_sized(*m, out.model.params.size(), name);
   if (v) s.optimizer_v = read_parameter_sized(*v, out.model.params.size(), name);
   if (v && !m) fail(name, "tensor " + std::string(kOptimizerV) + " without " + kOptimizerM);
-  if (average) s.average = read_parameter_sized(*average, out.model.params.size(), name);
 
   s.recipe = top.get("recipe");
   if (!s.recipe.is_object()) fail(name, "field checkpoint.recipe: expected a JSON object");
@@ -206,10 +200,6 @@ Checkpoint checkpoint_from_model_file(ModelFile file, const std::string& name) {
   s.loss_sum = top.number("loss_sum");
   s.seconds = top.number("seconds");
   s.optimizer_steps = top.integer("optimizer_steps", 0, std::numeric_limits<long long>::max());
-  s.average_count = c.contains("average_count") ? int(top.integer("average_count", 1, kMaxEpochs)) : 0;
-  if ((s.average_count > 0) != bool(average))
-    fail(name, average ? "tensor " + std::string(kAverage) + " without field checkpoint.average_count"
-                       : "field checkpoint.average_count without tensor " + std::string(kAverage));
   const Fields rng(top.get("rng"), name, "checkpoint.rng");
   s.shuffle_rng = rng.rng_state("shuffle");
   s.hessian_rng = rng.rng_state("hessian");

@@ -153,6 +153,14 @@ void TrainRun::restore(const TrainState& s) {
       (s.average_count > 0 && s.average.size() != model_.params.size()))
     throw CheckpointMismatch(
         "the checkpoint's state does not fit this run (sizes of the orders, optimiser state or history)");
+  // Checkpoint files do not store the weight average (its format is unchanged): a state from inside the
+  // averaging window without it would silently average fewer epochs, so it is refused.
+  const int averaged = std::max(0, s.epoch - (config_.epochs - config_.average_last));
+  if (config_.average_last > 0 && averaged > 0 && s.average_count < averaged)
+    throw CheckpointMismatch("the checkpoint is at " + describe_position(s, n_train_) + ", inside the last " +
+                             std::to_string(config_.average_last) +
+                             " epochs whose weights --average-last averages, and checkpoint files do not "
+                             "keep that average; run those epochs again from a checkpoint before them");
   epoch_ = s.epoch;
   position_ = s.position;
   step_ = s.step;

@@ -305,27 +305,40 @@ TEST(Train, AveragingTheLastEpochsGivesTheMeanOfTheirWeights) {
 }
 
 // A run stopped inside the averaging window (after epoch 2 of 3, one epoch averaged) and resumed from its
-// checkpoint file ends with the same bits as the uninterrupted run.
-TEST(Train, AveragingResumesFromACheckpointBitForBit) {
+// state ends with the same bits as the uninterrupted run; a checkpoint file, which does not keep the
+// average, is refused there rather than averaging fewer epochs.
+TEST(Train, AveragingResumesBitForBitAndAFileInsideTheWindowIsRefused) {
   const Dataset data = bar_digits(200, 12);
   TrainConfig cfg = small_config(Arch::Lenet5, 20, 2);
   cfg.epochs = 3;
   cfg.average_last = 2;
   const std::vector<float> whole = train_once(Arch::Lenet5, data, cfg);
   const std::string path = test::temp_path("average.ckpt");
+  TrainState at_two;
+  Lenet5 model_at_two(Arch::Lenet5);
   TrainCallbacks cb;
   cb.on_checkpoint = [&](const Lenet5& m, const TrainState& st) {
-    if (st.position == 0 && st.epoch == 2) save_checkpoint(path, m, st);
+    if (st.position != 0 || st.epoch != 2) return;
+    at_two = st;
+    model_at_two = m;
+    save_checkpoint(path, m, st);
   };
   Lenet5 model(Arch::Lenet5);
   Rng rng(cfg.seed);
   model.init(rng);
-  train(model, data, nullptr, cfg, cb);  // its state at the end of epoch 2 is saved, as if it stopped there
+  train(model, data, nullptr, cfg, cb);  // its state at the end of epoch 2 is kept, as if it stopped there
+  EXPECT_EQ(at_two.average_count, 1);
+  ASSERT_EQ(at_two.average.size(), whole.size());
+  train(model_at_two, data, nullptr, cfg, {}, &at_two);
+  EXPECT_EQ(0, std::memcmp(whole.data(), model_at_two.params.data(), whole.size() * sizeof(float)));
+
   Checkpoint in = load_checkpoint(path);
-  EXPECT_EQ(in.state.average_count, 1);
-  ASSERT_EQ(in.state.average.size(), whole.size());
-  train(in.model, data, nullptr, cfg, {}, &in.state);
-  EXPECT_EQ(0, std::memcmp(whole.data(), in.model.params.data(), whole.size() * sizeof(float)));
+  try {
+    train(in.model, data, nullptr, cfg, {}, &in.state);
+    FAIL() << "a checkpoint file inside the averaging window should be refused";
+  } catch (const CheckpointMismatch& e) {
+    EXPECT_NE(std::string(e.what()).find("--average-last"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Train, RefusesImagesLargerThanTheInput) {

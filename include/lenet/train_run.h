@@ -50,6 +50,7 @@ struct TrainState {
   std::vector<float> optimizer_m, optimizer_v;  // Optimizer::m and v
   long long optimizer_steps = 0;
   // Weight averaging: the mean of the parameters at the ends of average_count epochs (empty before any).
+  // Not stored in checkpoint files: restore() refuses a state from inside the averaging window without it.
   std::vector<float> average;
   int average_count = 0;
   std::vector<EpochStats> history;  // the epochs completed, as train() returns them
