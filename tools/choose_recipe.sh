@@ -17,6 +17,7 @@ declare -A recipe=(
   [B60step]="--epochs 60 --lr-step 12"                        # twice as long, the same shape
   [C60cos]="--epochs 60 --lr-schedule cosine"                 # cosine annealing instead of halving
   [D60cos-a24]="--epochs 60 --lr-schedule cosine --elastic-alpha 24"  # a weaker elastic field
+  [E60cos-a24-avg10]="--epochs 60 --lr-schedule cosine --elastic-alpha 24 --average-last 10"  # D + SWA
 )
 candidates=${3:-A30step B60step C60cos D60cos-a24}
 [[ -x $lenet ]] || { echo "choose_recipe.sh: build first (make build)" >&2; exit 1; }
