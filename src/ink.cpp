@@ -128,9 +128,8 @@ float median_of(std::vector<float> values) {
 // In a photo that shows the table, only the sheet can hold writing: the residual outside it is zeroed.
 // Returns the paper's noise (robust σ) from the pixels on the paper's side of Otsu's threshold of the
 // residual, whatever share of the picture the ink takes; that threshold goes to paper_cut.
-float restrict_to_sheet(std::vector<float>& r, float& top, float& paper_cut, const std::vector<float>& grey,
-                        int w, int h, bool dark_ink, int step) {
-  const std::vector<char> sheet = sheet_mask(grey, w, h, dark_ink);
+float restrict_to_sheet(std::vector<float>& r, float& top, float& paper_cut, const std::vector<char>& sheet,
+                        int step) {
   if (!sheet.empty()) {
     top = 0;
     for (std::size_t i = 0; i < r.size(); ++i) {
@@ -213,9 +212,8 @@ double rectangularity(const std::vector<char>& mask, int w, int h) {
 // on the sheet, so there the polarity is decided again from the sheet's own pixels: dark writing when they
 // hold more mass far below their median than above it, and the dark pixels are a minority (a white digit
 // on black has no dark minority of its own, or a large one: its holes), on a region shaped like a sheet.
-bool dark_writing_on_a_sheet(const std::vector<float>& grey, int w, int h) {
-  if (std::min(w, h) < kSheetPhotoMinSide) return false;
-  const std::vector<char> sheet = sheet_mask(grey, w, h, true);
+// `sheet` is sheet_mask(grey, w, h, true).
+bool dark_writing_on_a_sheet(const std::vector<float>& grey, const std::vector<char>& sheet, int w, int h) {
   if (sheet.empty() || rectangularity(sheet, w, h) < kSheetMinRectangularity) return false;
   std::vector<float> on_sheet;
   for (std::size_t i = 0; i < grey.size(); ++i)
@@ -232,6 +230,20 @@ bool dark_writing_on_a_sheet(const std::vector<float>& grey, int w, int h) {
     dark_pixels += g < centre - 3 * sigma;
   }
   return dark > bright && double(dark_pixels) < kSheetMaxWriting * double(on_sheet.size());
+}
+
+// The sheet the writing lies on (sheet_mask; empty when there is no clear sheet), and in `dark_ink` the
+// writing's polarity: the whole picture's (`picture_dark`), corrected for a sheet on a darker table. The
+// sheet for dark writing is found once: it decides that polarity, and when it does, it is the sheet returned.
+std::vector<char> sheet_and_polarity(const std::vector<float>& grey, int w, int h, bool picture_dark,
+                                     bool& dark_ink) {
+  dark_ink = picture_dark;
+  if (!dark_ink && std::min(w, h) >= kSheetPhotoMinSide) {
+    std::vector<char> sheet = sheet_mask(grey, w, h, true);
+    dark_ink = dark_writing_on_a_sheet(grey, sheet, w, h);
+    if (dark_ink) return sheet;
+  }
+  return sheet_mask(grey, w, h, dark_ink);
 }
 
 }  // namespace
@@ -306,7 +318,7 @@ InkMap extract_ink(const GreyImage& image) {
       bright += std::max(0.0f, r[i] - 3 * sigma);
     }
   }
-  map.dark_ink = dark >= bright || dark_writing_on_a_sheet(grey, w, h);
+  const std::vector<char> sheet = sheet_and_polarity(grey, w, h, dark >= bright, map.dark_ink);
   // The ink's contrast against the paper right around it (see paper_background), and the paper's noise
   // from the pixels on the paper's side of Otsu's threshold, whatever share of the picture the ink takes.
   const std::vector<float> background = paper_background(grey, w, h, map.dark_ink);
@@ -316,7 +328,7 @@ InkMap extract_ink(const GreyImage& image) {
     top = std::max(top, r[i]);
   }
   float cut = 0;  // Otsu's threshold of r, between the paper and the ink
-  sigma = restrict_to_sheet(r, top, cut, grey, w, h, map.dark_ink, step);
+  sigma = restrict_to_sheet(r, top, cut, sheet, step);
 
   // Full ink = the median of the pixels above Otsu's threshold (a stroke's core, as in MNIST where most
   // stroke pixels are saturated); the paper's noise floor (3σ) maps to 0.
