@@ -295,6 +295,16 @@ void conv2d_backward(float* d_in, float* d_weight, float* d_bias, const float* d
     std::fill(dw, dw + dense, 0.0f);
   }
   simd::dispatch([&]<int W>() LENET_INLINE {
+    if (ohw == 1) {  // C5: one value per map and sample, so the vectors run across the maps
+      for (int b = 0; b < n; ++b)
+        for (int o = 0; o < s.out_c; o += W) {
+          const int m = std::min(W, s.out_c - o);
+          // + 0.0f: the value simd::sum gives for one element (0 + x, which turns −0 into +0)
+          const simd::Vec<W> g = simd::load_n<W>(d_out + std::size_t(b) * s.out_c + o, m) + 0.0f;
+          simd::store_n<W>(d_bias + o, simd::load_n<W>(d_bias + o, m) + g, m);
+        }
+      return;
+    }
     for (int b = 0; b < n; ++b)
       for (int o = 0; o < s.out_c; ++o)
         d_bias[o] += simd::sum<W>(d_out + (std::size_t(b) * s.out_c + o) * ohw, ohw);
