@@ -25,6 +25,21 @@ void fill_inputs(Activations& a, const Dataset& data, const int* indices, int fi
   }
 }
 
+// Asks for a slice's pictures and labels ahead of their use: shuffled indices send every read to another
+// place in the dataset (47 MB for MNIST's training set), where the hardware prefetcher cannot guess it, and
+// image_to_input then waits for each picture's cache lines one after another. Prefetched together, the
+// misses overlap.
+void prefetch_inputs(const Dataset& data, const int* indices, int first, int n) {
+  const std::size_t bytes = std::size_t(data.rows) * data.cols;
+  for (int i = 0; i < n; ++i) {
+    const int idx = indices ? indices[first + i] : first + i;
+    const std::uint8_t* image = data.image(idx);
+    for (std::size_t at = 0; at < bytes; at += 64) __builtin_prefetch(image + at);
+    __builtin_prefetch(image + bytes - 1);  // the last line, when the picture does not start on one
+    __builtin_prefetch(data.labels.data() + idx);
+  }
+}
+
 // The slice work of a gradient pass: the loss of a chunk whose forward pass is done, then its backward,
 // adding into the slice's arena.
 auto gradient_work(const Lenet5& model, LossKind loss, float map_j, float grad_scale) {
@@ -72,6 +87,7 @@ Engine::Pass Engine::accumulate(float* target, const Lenet5& model, const Datase
     const int lo = int(std::int64_t(n) * t / slices), hi = int(std::int64_t(n) * (t + 1) / slices);
     Pass p;
     std::uint8_t labels[kMaxChunk];
+    if (indices) prefetch_inputs(data, indices, lo, hi - lo);
     for (int first = lo; first < hi; first += a.capacity) {
       const int m = std::min(a.capacity, hi - first);
       fill_inputs(a, data, indices, first, m);
