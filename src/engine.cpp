@@ -5,13 +5,113 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstdint>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace lenet {
+
+// ---- the threads of a gradient pass ----
+
+namespace {
+
+// How long a waiting thread spins before it sleeps: about 40 µs (a pause is about 140 cycles on recent
+// Intel cores), more than the two threads of a step usually differ on an idle machine, and a small part of
+// a time slice on a busy one.
+constexpr int kSpins = 1000;
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Returns once `word` no longer holds `old`: spins for a while, then sleeps in std::atomic::wait.
+void await_change(const std::atomic<unsigned>& word, unsigned old) {
+  for (int i = 0; i < kSpins; ++i) {
+    if (word.load(std::memory_order_acquire) != old) return;
+    cpu_relax();
+  }
+  while (word.load(std::memory_order_acquire) == old) word.wait(old, std::memory_order_acquire);
+}
+
+}  // namespace
+
+// Threads 1..size-1 of the engine's gradient passes (thread 0 is the caller's), and their barrier. A waiting
+// thread spins briefly, then sleeps until it is woken. libgomp's threads, with OMP_WAIT_POLICY unset, spin
+// for far longer, and on a shared machine, where the host deschedules one of the two threads for a time
+// slice, the other spun at every hand-off of a step while its partner waited for a core: with the load
+// average at 15 on the 2 vCPUs, a two-thread training run took 4.0-5.5 s where it took 0.7-0.9 s with
+// OMP_WAIT_POLICY=passive (docs/performance.md). Sleeping at once would cost a wake-up per hand-off on an
+// idle machine. Every thread takes part in every run, so a run's job and size are never overwritten while a
+// thread still reads them.
+class StepTeam {
+ public:
+  explicit StepTeam(int size) : size_(size) {
+    for (int t = 1; t < size; ++t) workers_.emplace_back([this, t] { serve(t); });
+  }
+  ~StepTeam() {
+    stop_.store(true, std::memory_order_relaxed);  // published by start's release
+    start();
+    for (auto& w : workers_) w.join();
+  }
+  StepTeam(const StepTeam&) = delete;
+  StepTeam& operator=(const StepTeam&) = delete;
+
+  int size() const { return size_; }
+
+  // Runs f(t) on every thread t = 0..size-1 (f(0) on the caller) and returns when all have returned.
+  // No allocation: f is called through a plain function pointer.
+  template <class F>
+  void run(const F& f) {
+    job_ = [](const void* fn, int t) { (*static_cast<const F*>(fn))(t); };
+    job_fn_ = &f;
+    done_.store(0, std::memory_order_relaxed);
+    start();
+    f(0);
+    for (unsigned d; (d = done_.load(std::memory_order_acquire)) != unsigned(size_ - 1);)
+      await_change(done_, d);
+  }
+
+  // Within run: returns when every thread has arrived; what each wrote before it is visible after it.
+  void barrier() {
+    const unsigned gen = barrier_gen_.load(std::memory_order_acquire);  // cannot move on before we arrive
+    if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == unsigned(size_)) {
+      arrived_.store(0, std::memory_order_relaxed);
+      barrier_gen_.store(gen + 1, std::memory_order_release);
+      barrier_gen_.notify_all();
+    } else {
+      await_change(barrier_gen_, gen);
+    }
+  }
+
+ private:
+  void start() {
+    job_gen_.fetch_add(1, std::memory_order_release);
+    job_gen_.notify_all();
+  }
+  void serve(int t) {
+    unsigned seen = 0;
+    for (;;) {
+      await_change(job_gen_, seen);
+      seen = job_gen_.load(std::memory_order_acquire);
+      if (stop_.load(std::memory_order_relaxed)) return;
+      job_(job_fn_, t);
+      if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == unsigned(size_ - 1)) done_.notify_all();
+    }
+  }
+
+  const int size_;
+  std::vector<std::thread> workers_;
+  void (*job_)(const void*, int) = nullptr;
+  const void* job_fn_ = nullptr;
+  std::atomic<unsigned> job_gen_{0}, done_{0}, barrier_gen_{0}, arrived_{0};
+  std::atomic<bool> stop_{false};
+};
 
 namespace {
 
@@ -62,6 +162,9 @@ Engine::Engine(const Lenet5& model, int threads, int max_batch)
   bad_.resize(std::size_t(threads_));
   if (threads_ > 1) grads_.assign(threads_, AlignedFloats(model.params.size()));
 }
+
+Engine::~Engine() = default;
+Engine::Engine(Engine&&) noexcept = default;
 
 int Engine::slices_for(int n) const { return std::clamp(n / kMinSlice, 1, threads_); }
 
@@ -116,33 +219,34 @@ Engine::Pass Engine::accumulate(float* target, const Lenet5& model, const Datase
     if (p.finite) finish(std::size_t(0), count);
     return p;
   }
+  // The team is started by the first pass that needs it (an engine used only for inference never does).
+  if (!team_) team_ = std::make_unique<StepTeam>(threads_);
+  StepTeam& team = *team_;
   Pass p;
-#pragma omp parallel num_threads(slices)
-  {
-    // Slices are assigned by index, not by whichever thread arrives, so a short team still computes
-    // exactly the same sums.
-    for (int t = omp_get_thread_num(); t < slices; t += omp_get_num_threads())
-      run_slice(t, t == 0 ? target : grads_[std::size_t(t)].data());
-#pragma omp barrier
+  team.run([&](int me) {
+    // Slices are assigned by index, not by whichever thread arrives, so any team computes exactly the same
+    // sums.
+    const int size = team.size();
+    for (int t = me; t < slices; t += size) run_slice(t, t == 0 ? target : grads_[std::size_t(t)].data());
+    team.barrier();
     // Reduce: each parameter sums its slices in slice order, whichever thread does it; the arenas are
     // left zeroed for the next call.
-    const int me = omp_get_thread_num(), team = omp_get_num_threads();
-    const std::size_t lo = count * std::size_t(me) / std::size_t(team);
-    const std::size_t hi = count * std::size_t(me + 1) / std::size_t(team);
+    const std::size_t lo = count * std::size_t(me) / std::size_t(size);
+    const std::size_t hi = count * std::size_t(me + 1) / std::size_t(size);
     for (int t = 1; t < slices; ++t) {
       float* g = grads_[std::size_t(t)].data();
       for (std::size_t i = lo; i < hi; ++i) target[i] += g[i];
       std::fill(g + lo, g + hi, 0.0f);
     }
     bad_[std::size_t(me)] = int(non_finite_bits(target + lo, hi - lo));
-#pragma omp barrier
+    team.barrier();
     // Every thread reaches the same verdict from the same shared values.
     Pass sum = total();
-    for (int t = 0; t < team; ++t) sum.finite = sum.finite && bad_[std::size_t(t)] == 0;
+    for (int t = 0; t < size; ++t) sum.finite = sum.finite && bad_[std::size_t(t)] == 0;
     sum.finite = sum.finite && std::isfinite(sum.loss_sum);
     if (sum.finite) finish(lo, hi);
     if (me == 0) p = sum;
-  }
+  });
   return p;
 }
 

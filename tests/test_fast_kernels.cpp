@@ -445,7 +445,7 @@ TEST_F(AtEveryLevel, SubsampleMatchesTheDefinition) {
 // ---- the training step ----
 
 // The engine sizes every buffer when it is made (activations, and the kernels' scratch in each thread's
-// workspace): after the first (which starts OpenMP's threads), a training step — forward, loss, backward
+// workspace): after the first (which starts the engine's threads), a training step — forward, loss, backward
 // over threads, reduction, optimiser — allocates nothing.
 TEST(TrainingStep, AllocatesNothingOnceWarm) {
   Dataset data;
@@ -473,7 +473,7 @@ TEST(TrainingStep, AllocatesNothingOnceWarm) {
       optimizer.step(model.params, model.grads, 0.001f);
       model.zero_grad();
     };
-    step(0);  // OpenMP's thread team starts here
+    step(0);  // the engine starts its thread team here
     allocations = 0;
     counting = true;
     step(64);

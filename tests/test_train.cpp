@@ -171,6 +171,31 @@ TEST(Train, FusedStepEqualsSumThenStep) {
     }
 }
 
+// The batch is cut into slices by its size, not by the threads there are: an engine with more threads than
+// slices (4 threads, 16 images: 2 slices) and one with as many (2 threads) sum the same gradients bit for
+// bit, step after step (the spare threads wait at the engine's barriers and share the reduction).
+TEST(Train, SpareThreadsChangeNoBit) {
+  const Dataset data = bar_digits(64, 9);
+  Lenet5 four(Arch::Lenet5);
+  Rng rng(11);
+  four.init(rng);
+  Lenet5 two = four;
+  Optimizer opt_four(OptimizerConfig{}, four.params.size()), opt_two(OptimizerConfig{}, two.params.size());
+  Engine e_four(four, 4, 64), e_two(two, 2, 64);  // the same chunks: 16 images at most
+  for (int step = 0; step < 4; ++step) {
+    std::vector<int> idx(16);
+    for (int i = 0; i < 16; ++i) idx[std::size_t(i)] = (step * 16 + i * 5) % 64;
+    const Engine::Pass a =
+        e_four.train_step(four, data, idx.data(), 16, LossKind::CrossEntropy, 0, 1.0f / 16, opt_four, 0.01f);
+    const Engine::Pass b =
+        e_two.train_step(two, data, idx.data(), 16, LossKind::CrossEntropy, 0, 1.0f / 16, opt_two, 0.01f);
+    ASSERT_TRUE(a.finite && b.finite);
+    EXPECT_EQ(a.loss_sum, b.loss_sum) << "step " << step;
+    EXPECT_EQ(a.correct, b.correct) << "step " << step;
+  }
+  EXPECT_TRUE(four.params == two.params);
+}
+
 // A step whose gradients are not finite changes nothing and leaves its summed gradients for the report.
 TEST(Train, FusedStepThatIsNotFiniteChangesNoParameter) {
   const Dataset data = bar_digits(64, 6);

@@ -2,6 +2,7 @@
 // fixed order, so that the same seed and the same number of threads give a bit-identical model.
 #pragma once
 #include <cstddef>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -14,11 +15,15 @@ namespace lenet {
 
 int default_threads();  // every core the process may use
 
+class StepTeam;  // the engine's threads for gradient passes (engine.cpp)
+
 // Runs the network over batches of dataset images, split across threads. Each thread owns its
 // activations and its gradient arena; their sums are added into the model's gradients in thread order.
 class Engine {
  public:
   Engine(const Lenet5& model, int threads, int max_batch);
+  ~Engine();
+  Engine(Engine&&) noexcept;
 
   struct Pass {
     double loss_sum = 0;
@@ -52,6 +57,7 @@ class Engine {
                   const SliceWork& work, const Finish& finish);
   int slices_for(int n) const;
   int threads_;
+  std::unique_ptr<StepTeam> team_;  // threads 1.. of gradient passes (none on one thread)
   std::vector<Activations> acts_;
   std::vector<AlignedFloats> grads_;  // slices 1.. ; all zero between calls
   std::vector<Pass> passes_;
