@@ -11,6 +11,7 @@ namespace lenet {
 
 namespace {
 
+#if LENET_X86_DISPATCH  // the row pairs permute with GCC's __builtin_shuffle (indices known at run time)
 // Planes of rows of at most 10 (S4's 10×10), at AVX-512: a block row fills 5 of 16 lanes, so two output rows
 // share a vector. As in_h is even, output row g of the whole batch (planes one after another) reads input
 // rows 2g and 2g + 1 wherever its plane starts, so the pair g, g + 1 reads 4·in_w consecutive inputs, from
@@ -43,6 +44,8 @@ struct RowPair {
   }
 };
 
+#endif
+
 }  // namespace
 
 void maxpool_forward(float* out, std::int32_t* argmax, const float* in, const PoolShape& s, int n) {
@@ -68,6 +71,7 @@ void maxpool_forward(float* out, std::int32_t* argmax, const float* in, const Po
       }
     };
     std::size_t rows_done = 0;  // output rows of the batch already pooled, the planes taken as one
+#if LENET_X86_DISPATCH
     if constexpr (W == 16)
       if (pairs_rows<W>(s)) {
         const RowPair<W> pair(s);
@@ -90,6 +94,7 @@ void maxpool_forward(float* out, std::int32_t* argmax, const float* in, const Po
           y0 = y1 + 1 == oh ? 0 : y1 + 1;
         }
       }
+#endif
     I lane2;  // 0, 2, 4, ...: the left column of each block, relative to the first
     for (int i = 0; i < W; ++i) lane2[i] = 2 * i;
     // Row by row: every row (no pairs), or the last one left by the pairs.
@@ -133,6 +138,7 @@ void maxpool_backward(float* d_in, const float* d_out, const std::int32_t* argma
     if (oh == 0 || ow == 0) return;
     const std::size_t planes = std::size_t(n) * s.c, in_hw = std::size_t(s.in_h) * in_w;
     std::size_t rows_done = 0;  // output rows of the batch done, the planes taken as one
+#if LENET_X86_DISPATCH
     if constexpr (W == 16)
       if (pairs_rows<W>(s)) {
         // A pair of output rows g, g + 1 writes the 4·in_w inputs of rows 2g .. 2g + 3, in vectors of W:
@@ -167,6 +173,7 @@ void maxpool_backward(float* d_in, const float* d_out, const std::int32_t* argma
           y0 = y1 + 1 == oh ? 0 : y1 + 1;
         }
       }
+#endif
     I lane2;
     for (int i = 0; i < W; ++i) lane2[i] = 2 * i;
     // Row by row: every row (no pairs), or the last one left by the pairs.
