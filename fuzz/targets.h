@@ -104,6 +104,11 @@ inline void image(const std::uint8_t* data, std::size_t size) {
   } catch (const ImageError&) {
     return;
   }
+  // And decoded reduced, as lenet predict decodes (JPEG's DCT scaling), to a longer side of 8..263.
+  try {
+    decode_grey_image(data, size, "fuzz-input", kMaxImagePixels, 8 + data[size - 1]);
+  } catch (const ImageError&) {
+  }
   if (static_cast<long long>(picture.width) * picture.height > kMaxFuzzPixels) return;
   try {
     preprocess_digit(picture);

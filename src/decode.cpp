@@ -214,7 +214,7 @@ FormatDecoder* decoder_for(PictureFormat format) {
 }  // namespace
 
 GreyImage decode_grey_image(const std::uint8_t* bytes, std::size_t size, const std::string& source,
-                            long long max_pixels) {
+                            long long max_pixels, int min_side) {
   if (size == 0) fail(source, "empty file");
   if (size > kMaxImageFileBytes)
     fail(source,
@@ -222,11 +222,14 @@ GreyImage decode_grey_image(const std::uint8_t* bytes, std::size_t size, const s
   const PictureFormat format = detect_format(bytes, size);
   FormatDecoder* const decoder = decoder_for(format);
   if (!decoder) refuse(format, bytes, size, source);
-  Decoded d = decoder(bytes, size, source, max_pixels);
+  Decoded d = format == PictureFormat::kJpeg && min_side > 0
+                  ? decode_jpeg_reduced(bytes, size, source, max_pixels, min_side)
+                  : decoder(bytes, size, source, max_pixels);
   make_upright(d);
   GreyImage img;
   img.width = d.width;
   img.height = d.height;
+  img.reduction = d.reduction;
   img.source = source;
   const std::size_t count = std::size_t(d.width) * std::size_t(d.height);
   if (d.channels == 2)

@@ -13,6 +13,7 @@ struct Decoded {
   int width = 0, height = 0, channels = 1;
   std::vector<std::uint8_t> pixels;
   int orientation = 1;  // EXIF/TIFF orientation, 1..8 (1 = upright)
+  int reduction = 1;    // decoded at 1/reduction of the stored size along each side (JPEG only)
 };
 
 // Luminance of 8-bit sRGB (ITU-R BT.601 weights, in 1/256).
@@ -35,6 +36,10 @@ int exif_orientation(const std::uint8_t* bytes, std::size_t size);
 using FormatDecoder = Decoded(const std::uint8_t* bytes, std::size_t size, const std::string& source,
                               long long max_pixels);
 FormatDecoder decode_png, decode_jpeg, decode_webp, decode_tiff, decode_gif, decode_pnm, decode_bmp;
+// A JPEG decoded reduced by 1/2, 1/4 or 1/8 in libjpeg-turbo's IDCT (the smallest whose longer side is still
+// at least min_side; 0: full size, as decode_jpeg). The size limits apply to the stored size, as before.
+Decoded decode_jpeg_reduced(const std::uint8_t* bytes, std::size_t size, const std::string& source,
+                            long long max_pixels, int min_side);
 
 // Grey (1), grey + alpha (2), RGB (3) or RGBA (4) pixels as a file's bytes; empty if encoding failed.
 std::string encode_png(const std::uint8_t* pixels, int width, int height, int channels);

@@ -169,6 +169,68 @@ TEST(Decode, AllEightOrientationsComeOutUpright) {
     }
 }
 
+GreyImage decode_reduced(const Bytes& b, int min_side) {
+  return decode_grey_image(reinterpret_cast<const std::uint8_t*>(b.data()), b.size(), "reduced",
+                           kMaxImagePixels, min_side);
+}
+
+// The picture reduced n times by averaging n x n blocks (the last ones partial): what libjpeg's DCT scaling
+// approximates.
+GreyImage block_mean(const GreyImage& g, int n) {
+  const int w = (g.width + n - 1) / n, h = (g.height + n - 1) / n;
+  GreyImage r{w, h, std::vector<std::uint8_t>(std::size_t(w) * h), g.source};
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      int sum = 0, count = 0;
+      for (int yy = y * n; yy < std::min(g.height, (y + 1) * n); ++yy)
+        for (int xx = x * n; xx < std::min(g.width, (x + 1) * n); ++xx, ++count)
+          sum += g.pixels[std::size_t(yy) * g.width + xx];
+      r.pixels[std::size_t(y) * w + x] = std::uint8_t((sum + count / 2) / count);
+    }
+  return r;
+}
+
+TEST(Decode, JpegDecodedReducedIsTheSmallestReductionStillAtLeastMinSideAndUpright) {
+  // 481x321: the reduced sides round up (libjpeg's ceil(side / n)).
+  const GreyImage u = upright(481, 321);
+  const std::vector<std::tuple<int, int, int, int>> cases = {
+      // min_side, reduction, width, height
+      {0, 1, 481, 321},   {481, 1, 481, 321}, {2000, 1, 481, 321}, {240, 2, 241, 161}, {241, 2, 241, 161},
+      {242, 1, 481, 321}, {100, 4, 121, 81},  {61, 8, 61, 41},     {1, 8, 61, 41},
+  };
+  for (int o = 1; o <= 8; ++o) {
+    const GreyImage stored = stored_for(u, o);
+    const Bytes file = jpeg_file(stored, o);
+    const int undo = o == 6 ? 8 : o == 8 ? 6 : o;  // the other turns and mirrors undo themselves
+    for (const auto& [min_side, reduction, w, h] : cases) {
+      const GreyImage g = decode_reduced(file, min_side);
+      EXPECT_EQ(g.reduction, reduction) << "orientation " << o << " min_side " << min_side;
+      ASSERT_EQ(g.width, w) << "orientation " << o << " min_side " << min_side;
+      ASSERT_EQ(g.height, h) << "orientation " << o << " min_side " << min_side;
+      // Upright, and reduced: near the block means of the stored picture (the blocks are the file's),
+      // turned upright; the F's edges blur.
+      const GreyImage expected = stored_for(block_mean(stored, reduction), undo);
+      double total = 0;
+      for (std::size_t i = 0; i < g.pixels.size(); ++i) total += std::abs(g.pixels[i] - expected.pixels[i]);
+      EXPECT_LT(total / double(g.pixels.size()), 4.0) << "orientation " << o << " min_side " << min_side;
+    }
+  }
+  // The other formats ignore min_side; the size limits apply to the file's size, before any pixel.
+  const GreyImage png = decode_reduced(png_file(u), 100);
+  EXPECT_EQ(png.width, 481);
+  EXPECT_EQ(png.reduction, 1);
+  Bytes huge = jpeg_file(upright(16, 16));
+  const std::size_t sof = huge.find("\xFF\xC0");
+  ASSERT_NE(sof, Bytes::npos);
+  huge.replace(sof + 5, 4, be16(9000) + be16(9000));
+  try {
+    decode_reduced(huge, 1024);
+    ADD_FAILURE() << "a 9000x9000 JPEG decoded reduced";
+  } catch (const ImageError& e) {
+    EXPECT_NE(std::string(e.what()).find("JPEG 9000x9000"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Decode, TransparencyBecomesThePaperThatContrastsWithTheInk) {
   std::vector<std::uint8_t> rgba(20 * 10 * 4, 0);
   for (int i = 0; i < 200; ++i) rgba[4 * i + 3] = i % 20 < 10 ? 255 : 0;  // black ink, transparent rest

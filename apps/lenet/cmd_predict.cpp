@@ -63,13 +63,15 @@ void run_predict(const PredictOptions& o, std::FILE* out) {
         std::make_shared<DigitClassifier>(make_classifier(loaded.model, int(kImageBlock), int8));
     return [&, classifier](std::size_t first, std::span<ImageAnswer> answers) {
       // Decoded and preprocessed one by one (a picture's error is its own), then classified as one batch.
+      // preprocess_digit works on at most kMaxWorkingSide pixels a side: a JPEG is decoded reduced to
+      // the smallest size still that large, which saves most of a phone photo's decoding.
       std::vector<MnistImage> inputs;
       std::vector<std::string> not_a_digit;
       std::vector<std::size_t> which;
       for (std::size_t k = 0; k < answers.size(); ++k) {
         try {
           std::string why;
-          inputs.push_back(preprocess_digit(read_picture(images[first + k]), &why));
+          inputs.push_back(preprocess_digit(read_picture(images[first + k], kMaxWorkingSide), &why));
           not_a_digit.push_back(std::move(why));
           which.push_back(k);
         } catch (const std::exception& e) {

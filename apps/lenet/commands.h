@@ -78,6 +78,7 @@ std::vector<std::string> picture_list(const std::vector<std::string>& images, co
 
 // A picture named on the command line, decoded to grey: a file, "-" for stdin, a pipe or a FIFO (read as a
 // stream; a FIFO no program writes to within 10 s is an error); a directory is refused as "is a directory".
-GreyImage read_picture(const std::string& file);
+// min_side > 0: decoded reduced where the format allows, down to that longer side (decode_grey_image).
+GreyImage read_picture(const std::string& file, int min_side = 0);
 
 }  // namespace lenet::app

@@ -35,6 +35,7 @@ struct GreyImage {
   int width = 0, height = 0;
   std::vector<std::uint8_t> pixels;  // row-major
   std::string source;                // file name, for messages
+  int reduction = 1;                 // decoded at 1/reduction of the file's size along each side (min_side)
 };
 
 // The formats told apart by their first bytes. Decoded: PNG, JPEG, WebP, TIFF, GIF (first frame), BMP
@@ -43,10 +44,14 @@ enum class PictureFormat { kUnknown, kPng, kJpeg, kWebp, kTiff, kGif, kPnm, kBmp
 LENET_API PictureFormat detect_format(const std::uint8_t* bytes, std::size_t size);
 
 // Throws ImageError naming the file: unreadable, empty, unknown or unsupported format (named), truncated,
-// corrupt, larger than the limits above, or larger than max_pixels (ImageTooLarge).
+// corrupt, larger than the limits above, or larger than max_pixels (ImageTooLarge); the limits apply to the
+// file's own size. min_side > 0: a format that can decode reduced for less work (JPEG, by libjpeg-turbo's
+// DCT-domain scaling) returns the smallest reduction by 1/2, 1/4 or 1/8 whose longer side is still at least
+// min_side (for a caller that reduces the picture to that size anyway, as extract_ink does to
+// kMaxWorkingSide); the other formats, and min_side = 0, give the file's size.
 LENET_API GreyImage load_grey_image(const std::string& path);
 LENET_API GreyImage decode_grey_image(const std::uint8_t* bytes, std::size_t size, const std::string& source,
-                                      long long max_pixels = kMaxImagePixels);
+                                      long long max_pixels = kMaxImagePixels, int min_side = 0);
 
 // Writes 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA) channels; the format follows the extension: .png,
 // .jpg/.jpeg (quality 1–100; alpha dropped), .pgm (1 channel) or .ppm (3 channels). Throws ImageError
