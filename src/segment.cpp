@@ -8,6 +8,7 @@
 #include <limits>
 #include <numeric>
 
+#include "lenet/cut_paths.h"
 #include "lenet/deskew.h"
 
 namespace lenet {
@@ -15,6 +16,13 @@ namespace lenet {
 namespace {
 
 int overlap(int a0, int a1, int b0, int b1) { return std::min(a1, b1) - std::max(a0, b0); }
+
+// Whether cut `right` passes left of cut `left` in some row (no piece lies between them there).
+bool crosses(const CutPath& left, const CutPath& right) {
+  for (std::size_t y = 0; y < left.x.size(); ++y)
+    if (right.x[y] < left.x[y]) return true;
+  return false;
+}
 
 // Height of the writing: the median height of the components that are more than specks of a digit.
 double writing_height(const Components& c, const std::vector<int>& comps) {
@@ -39,6 +47,7 @@ struct Segment {
   int group = 0;
   int a = 0, b = 0;  // node indices within the group
   bool whole = false;
+  double width = 0;  // writing heights, between the mean columns of its cuts
   MnistImage input{};
   Box crop;
   DigitGuess guess;
@@ -57,11 +66,18 @@ constexpr double kSplitDigits = 1.3;
 constexpr double kDigitAspect = 0.8;
 // Log-probability lost per writing height of width beyond kMaxDigitWidth.
 constexpr double kWidePenalty = 4.0;
+// The width and spacing prior (score_segments), chosen on the evaluation's dev set: log-probability lost
+// per typical digit width beyond kWideDigits of them, per writing height that a piece of a cut is shorter
+// than kShortPiece heights, and per cut.
+constexpr double kWideDigitPenalty = 3.0;
+constexpr double kWideDigits = 1.2;
+constexpr double kShortPenalty = 10.0;
+constexpr double kShortPiece = 0.75;
+constexpr double kCutPenalty = 1.0;
 // Weight and threshold of the winning logit relative to the typical one. Tuned on composed MNIST numbers
 // (tests/test_read.cpp), where it makes most of the difference for touching digits.
 constexpr double kEvidenceWeight = 7.5;
 constexpr double kEvidenceThreshold = 0.9;
-constexpr int kMaxCuts = 10;
 // A piece shorter than this many writing heights is not a digit on its own; within kFragmentGap of a digit
 // it joins it.
 constexpr double kMinDigitHeight = 0.4;
@@ -126,44 +142,6 @@ std::vector<std::vector<int>> group_components(const Components& c, const std::v
 }
 
 namespace {
-
-// Candidate cut columns inside a group: local minima of its (smoothed) vertical ink projection, away from
-// the group's edges, the lowest kMaxCuts of them, left to right.
-std::vector<int> candidate_cuts(const InkMap& m, const Components& c, const std::vector<int>& members,
-                                const Box& box, double height) {
-  std::vector<char> member(c.list.size() + 1, 0);
-  for (int k : members) member[std::size_t(k) + 1] = 1;
-  std::vector<double> proj(std::size_t(box.w), 0.0);
-  for (int y = box.y; y < box.bottom(); ++y)
-    for (int x = box.x; x < box.right(); ++x) {
-      const std::size_t i = std::size_t(y) * m.width + x;
-      if (member[std::size_t(c.labels[i])]) proj[std::size_t(x - box.x)] += m.ink[i];
-    }
-  const int r = std::max(1, int(height / 30));
-  std::vector<double> smooth(proj.size(), 0.0);
-  for (int x = 0; x < box.w; ++x) {
-    double s = 0;
-    int count = 0;
-    for (int k = std::max(0, x - r); k <= std::min(box.w - 1, x + r); ++k) s += proj[std::size_t(k)], ++count;
-    smooth[std::size_t(x)] = s / count;
-  }
-  const int margin = std::max(1, int(kMinDigitWidth * height));
-  std::vector<std::pair<double, int>> minima;
-  for (int x = margin; x < box.w - margin; ++x) {
-    if (smooth[std::size_t(x)] > smooth[std::size_t(x - 1)]) continue;
-    int end = x;  // a plateau counts once, at its middle
-    while (end + 1 < box.w && smooth[std::size_t(end + 1)] == smooth[std::size_t(x)]) ++end;
-    if (end + 1 < box.w && smooth[std::size_t(end + 1)] > smooth[std::size_t(x)])
-      minima.push_back({smooth[std::size_t(x)], box.x + (x + end + 1) / 2});
-    x = end;
-  }
-  std::sort(minima.begin(), minima.end());
-  if (minima.size() > std::size_t(kMaxCuts)) minima.resize(kMaxCuts);
-  std::vector<int> cuts;
-  for (const auto& [value, x] : minima) cuts.push_back(x);
-  std::sort(cuts.begin(), cuts.end());
-  return cuts;
-}
 
 // The best path from group gi's left edge (node 0) to its right edge (node n − 1): Viterbi over the cut
 // graph, whose edges are the group's segments with their scores.
@@ -400,8 +378,8 @@ double typical_digit_width(const std::vector<Box>& boxes, double height) {
 }
 
 // Classifies every segment in one batch and scores it for best_path.
-void score_segments(DigitClassifier& classifier, std::vector<Segment>& segments,
-                    const std::vector<std::vector<int>>& nodes, double height) {
+void score_segments(DigitClassifier& classifier, std::vector<Segment>& segments, double height,
+                    double digit_width) {
   std::vector<MnistImage> inputs;
   for (const auto& s : segments) inputs.push_back(s.input);
   const std::vector<DigitGuess> guesses = classifier.classify(inputs);
@@ -421,11 +399,15 @@ void score_segments(DigitClassifier& classifier, std::vector<Segment>& segments,
     if (!whole.empty()) typical = whole[whole.size() / 2];
   }
   for (Segment& s : segments) {
-    const auto& x = nodes[std::size_t(s.group)];
-    const double width = double(x[std::size_t(s.b)] - x[std::size_t(s.a)]) / height;
     s.score = std::log(std::max(1e-9, double(s.guess.confidence))) -
-              kWidePenalty * std::max(0.0, width - kMaxDigitWidth);
+              kWidePenalty * std::max(0.0, s.width - kMaxDigitWidth);
     if (typical > 0) s.score += kEvidenceWeight * (s.guess.score / typical - kEvidenceThreshold);
+    // The width and spacing prior: the digits of one hand are about as wide as each other and as tall as
+    // the writing, so the pieces of a cut are penalised for being much wider than this writing's digit
+    // (two digits read as one), shorter than the writing (a slice of a wide digit) and for each cut made
+    // (the evidence term can make any confident sliver a gain).
+    s.score -= kWideDigitPenalty * std::max(0.0, s.width * height / digit_width - kWideDigits);
+    if (!s.whole) s.score -= kShortPenalty * std::max(0.0, kShortPiece - s.crop.h / height) + kCutPenalty;
   }
 }
 
@@ -508,43 +490,47 @@ Reading read_row(DigitClassifier& classifier, const GreyImage& image, Row& row, 
   const double digit_width = typical_digit_width(boxes, height);
 
   // Every admissible segment of every group, classified in one batch. Nodes of a group: its left edge,
-  // its candidate cuts, its right edge.
-  std::vector<std::vector<int>> nodes(groups.size());
+  // its candidate cuts (straight and bending, cut_paths.h), its right edge.
+  std::vector<std::vector<CutPath>> nodes(groups.size());
   std::vector<Segment> segments;
   for (std::size_t gi = 0; gi < groups.size(); ++gi) {
     const Box& box = boxes[gi];
-    nodes[gi] = {box.x};
+    nodes[gi] = {straight_cut(box.x, box)};
     if (box.w > kSplitWidth * height && box.w > kSplitDigits * digit_width) {
-      visit((long long)box.w * box.h);
-      const std::vector<int> cuts = candidate_cuts(m, c, groups[gi], box, height);
+      long long work = 0;
+      const std::vector<CutPath> cuts = candidate_cuts(m, c, groups[gi], box, height, work);
+      visit(work);
       nodes[gi].insert(nodes[gi].end(), cuts.begin(), cuts.end());
     }
-    nodes[gi].push_back(box.right());
+    nodes[gi].push_back(straight_cut(box.right(), box));
     const auto& x = nodes[gi];
     const int n = int(x.size());
     for (int a = 0; a < n; ++a)
       for (int b = a + 1; b < n; ++b) {
-        const double width = double(x[std::size_t(b)] - x[std::size_t(a)]) / height;
+        const double width = (x[std::size_t(b)].mean() - x[std::size_t(a)].mean()) / height;
         const bool whole = a == 0 && b == n - 1;
-        if (!whole && (width < kMinDigitWidth || width > 2 * kMaxDigitWidth)) continue;
+        if (!whole && (width < kMinDigitWidth || width > 2 * kMaxDigitWidth ||
+                       crosses(x[std::size_t(a)], x[std::size_t(b)])))
+          continue;
         if (int(segments.size()) >= budget.max_candidates)
           throw WorkBudgetExceeded(
               image.source + ": more than " + std::to_string(budget.max_candidates) +
               " candidate digits, the budget of a reading (a row of digits has far fewer)");
         // The crop, grown by stroke thickening by up to a tenth of its longer side on each side.
-        const long long cw = x[std::size_t(b)] - x[std::size_t(a)], side = std::max<long long>(cw, box.h);
+        const long long cw = (long long)std::ceil(width * height), side = std::max<long long>(cw, box.h);
         visit((cw + side / 5) * (box.h + side / 5) + cw * box.h);
         Segment s;
         s.group = int(gi);
         s.a = a;
         s.b = b;
         s.whole = whole;
-        s.input = normalise_ink(m, c, groups[gi], x[std::size_t(a)], x[std::size_t(b)], &s.crop);
+        s.width = width;
+        s.input = normalise_between(m, c, groups[gi], box, x[std::size_t(a)], x[std::size_t(b)], &s.crop);
         if (s.crop.w == 0) continue;
         segments.push_back(s);
       }
   }
-  score_segments(classifier, segments, nodes, height);
+  score_segments(classifier, segments, height, digit_width);
 
   Reading reading;
   std::vector<Box> crops;  // of reading.digits, in ink-map pixels

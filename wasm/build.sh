@@ -38,7 +38,7 @@ cmp -s "$shim/lenet/version.h.new" "$shim/lenet/version.h" 2>/dev/null && rm "$s
 # libjpeg...): the browser decodes pictures itself and hands the pixels over (wasm/local.js).
 sources=(activation conv2d gemm linear maxpool subsample rbf loss lenet5 model_file output_file lenet5_io resample page ink
          normalise
-         classify segment deskew server_json)
+         classify segment deskew cut_paths server_json)
 # -msimd128: the kernels' 4-wide vectors (simd.h's portable level) become WebAssembly SIMD instructions.
 flags=(-O2 -msimd128 -std=c++20 -fexceptions -DNDEBUG -include "$root/wasm/compat.h" -I "$root/include"
        -isystem "$shim" -Wall -Wextra -Wno-unused-command-line-argument -Wno-unknown-attributes)
