@@ -131,11 +131,9 @@ float median_of(std::vector<float> values) {
 float restrict_to_sheet(std::vector<float>& r, float& top, float& paper_cut, const std::vector<char>& sheet,
                         int step) {
   if (!sheet.empty()) {
-    top = 0;
-    for (std::size_t i = 0; i < r.size(); ++i) {
+    for (std::size_t i = 0; i < r.size(); ++i)
       if (!sheet[i]) r[i] = 0;
-      top = std::max(top, r[i]);
-    }
+    top = largest(r);
   }
   paper_cut = otsu_threshold(r, top);
   std::vector<float> paper_side;
@@ -322,11 +320,9 @@ InkMap extract_ink(const GreyImage& image) {
   // The ink's contrast against the paper right around it (see paper_background), and the paper's noise
   // from the pixels on the paper's side of Otsu's threshold, whatever share of the picture the ink takes.
   const std::vector<float> background = paper_background(grey, w, h, map.dark_ink);
-  float top = 0;
-  for (std::size_t i = 0; i < r.size(); ++i) {
+  for (std::size_t i = 0; i < r.size(); ++i)
     r[i] = std::max(0.0f, map.dark_ink ? background[i] - grey[i] : grey[i] - background[i]);
-    top = std::max(top, r[i]);
-  }
+  float top = largest(r);
   float cut = 0;  // Otsu's threshold of r, between the paper and the ink
   sigma = restrict_to_sheet(r, top, cut, sheet, step);
 

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -55,7 +56,30 @@ std::vector<std::uint8_t> read_input_file(const std::string& path, std::size_t m
   if (S_ISREG(st.st_mode) && std::uint64_t(st.st_size) > max_bytes)
     fail(name,
          "file too large: " + std::to_string(st.st_size) + " bytes, limit " + std::to_string(max_bytes));
-  if (S_ISREG(st.st_mode)) bytes.reserve(std::size_t(st.st_size));
+  if (S_ISREG(st.st_mode)) {
+    // A regular file is always ready and its size is known: read straight into place (a file that grew
+    // since fstat reads on to the limit), with none of the polling a pipe needs. A folder of small
+    // pictures is read a file per 4 system calls fewer.
+    bytes.resize(std::size_t(st.st_size) + 1);
+    std::size_t got = 0;
+    for (;;) {
+      if (got == bytes.size()) {
+        if (bytes.size() > max_bytes)
+          fail(name, "more than the limit of " + std::to_string(max_bytes) + " bytes");
+        bytes.resize(std::min(max_bytes + 1, 2 * bytes.size()));
+      }
+      const ssize_t n = ::read(fd.get(), bytes.data() + got, bytes.size() - got);
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR) continue;
+        fail(name, std::string("cannot read: ") + std::strerror(errno));
+      }
+      if (n == 0) break;
+      got += std::size_t(n);
+    }
+    if (got > max_bytes) fail(name, "more than the limit of " + std::to_string(max_bytes) + " bytes");
+    bytes.resize(got);
+    return bytes;
+  }
   // A FIFO opened without a writer reads as empty until one comes: wait for data or the end (POLLHUP).
   bool seen_writer = !S_ISFIFO(st.st_mode) || is_stdin;
   std::uint8_t chunk[65536];

@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "lenet/resample.h"
@@ -13,11 +15,32 @@
 namespace lenet {
 
 // Otsu's threshold on values in [0, top]: the cut that maximises the between-class variance.
+// Not inlined: inlined, GCC kept the running maximum in the caller's variable in memory (a store and a
+// load per value, each waiting for the last).
+[[gnu::noinline]] float largest(const std::vector<float>& values) {
+  float top = 0;
+  for (float x : values) top = std::max(top, x);
+  return top;
+}
+
 float otsu_threshold(const std::vector<float>& values, float top) {
   constexpr int kBins = 256;
   if (top <= 0) return 0;
+  // Counted in four interleaved integer histograms: a picture's paper puts run after run of pixels in one
+  // bin, and a single histogram of doubles made each count wait for the last one's store. The counts are
+  // exact either way, so the sums below are the same bits.
+  std::array<std::array<std::uint32_t, kBins>, 4> counts{};
+  const auto bin = [top](float x) {
+    return std::size_t(std::clamp(int(x / top * (kBins - 1) + 0.5f), 0, kBins - 1));
+  };
+  std::size_t i = 0;
+  for (; i + 4 <= values.size(); i += 4)
+    for (std::size_t k = 0; k < 4; ++k) ++counts[k][bin(values[i + k])];
+  for (; i < values.size(); ++i) ++counts[0][bin(values[i])];
   std::array<double, kBins> hist{};
-  for (float x : values) hist[std::size_t(std::clamp(int(x / top * (kBins - 1) + 0.5f), 0, kBins - 1))] += 1;
+  for (int b = 0; b < kBins; ++b)
+    hist[std::size_t(b)] = double(counts[0][std::size_t(b)]) + counts[1][std::size_t(b)] +
+                           counts[2][std::size_t(b)] + counts[3][std::size_t(b)];
   double total = 0, sum = 0;
   for (int b = 0; b < kBins; ++b) {
     total += hist[b];
@@ -201,18 +224,15 @@ std::vector<char> sheet_mask(const std::vector<float>& grey, int w, int h, bool 
   resample_area(small.data(), sw, sh, grey.data(), w, h);
   // Paper side: brighter than Otsu's threshold for dark ink, darker for light ink.
   std::vector<float> level(small.size());
-  float top = 0;
-  for (std::size_t i = 0; i < small.size(); ++i) {
-    level[i] = dark_ink ? small[i] : 255.0f - small[i];
-    top = std::max(top, level[i]);
-  }
+  for (std::size_t i = 0; i < small.size(); ++i) level[i] = dark_ink ? small[i] : 255.0f - small[i];
+  const float top = largest(level);
   const float cut = otsu_threshold(level, top);
   const std::size_t n = small.size();
   std::vector<int> label(n, 0), stack;
-  int best = 0, best_area = 0, next = 0;
+  int best = 0, best_area = 0, next = 0, best_sides = 0;
   for (std::size_t s = 0; s < n; ++s) {
     if (label[s] || level[s] <= cut) continue;
-    int area = 0;
+    int area = 0, sides = 0;  // sides: the picture's edges it touches, one bit each
     label[s] = ++next;
     stack.push_back(int(s));
     while (!stack.empty()) {
@@ -220,6 +240,7 @@ std::vector<char> sheet_mask(const std::vector<float>& grey, int w, int h, bool 
       stack.pop_back();
       ++area;
       const int px = p % sw, py = p / sw;
+      sides |= int(py == 0) | int(py == sh - 1) << 1 | int(px == 0) << 2 | int(px == sw - 1) << 3;
       const int nb[4][2] = {{px - 1, py}, {px + 1, py}, {px, py - 1}, {px, py + 1}};
       for (const auto& q : nb) {
         if (q[0] < 0 || q[1] < 0 || q[0] >= sw || q[1] >= sh) continue;
@@ -229,9 +250,11 @@ std::vector<char> sheet_mask(const std::vector<float>& grey, int w, int h, bool 
         stack.push_back(qi);
       }
     }
-    if (area > best_area) best_area = area, best = next;
+    if (area > best_area) best_area = area, best = next, best_sides = sides;
   }
-  if (best == 0) return {};
+  // The sheet with its holes filled holds the region: if the region already reaches two of the picture's
+  // edges, so does the sheet, which is then refused below (edges > 1). A scan or a drawing ends here.
+  if (best == 0 || std::popcount(unsigned(best_sides)) > 1) return {};
   // Fill the sheet's holes: what cannot reach the picture's edge without crossing the sheet is on it.
   const std::vector<char> outside = reach_from_border(label, best, sw, sh);
   int inside_count = 0, edges = 0, outside_edges = 0;

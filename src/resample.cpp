@@ -42,6 +42,12 @@ Taps area_taps(int out_n, int in_n) {
 // 12-Mpixel photo needs neither a float copy of itself (48 MB) nor an intermediate picture of in_h rows.
 template <typename T>
 void resample_rows(float* out, int out_w, int out_h, const T* in, int in_w, int in_h) {
+  if (out_w == in_w && out_h == in_h) {
+    // Each output pixel's one tap has weight 1 in both passes: 0 + 1·v, then 0 + 1·(that), exactly v (and
+    // +0 for −0), without building the taps: the page finder resamples a small picture at its own size.
+    for (std::size_t i = 0; i < std::size_t(out_w) * out_h; ++i) out[i] = 0.0f + float(in[i]);
+    return;
+  }
   const Taps tx = area_taps(out_w, in_w), ty = area_taps(out_h, in_h);
   std::fill(out, out + std::size_t(out_w) * out_h, 0.0f);
   std::vector<float> row(static_cast<std::size_t>(out_w));

@@ -5,6 +5,9 @@
 
 namespace lenet {
 
+// The largest of the values and 0.
+float largest(const std::vector<float>& values);
+
 // Otsu's threshold on values in [0, top]: the cut that maximises the between-class variance.
 float otsu_threshold(const std::vector<float>& values, float top);
 
