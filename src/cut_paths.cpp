@@ -29,8 +29,9 @@ constexpr double kCutMargin = 0.12;
 constexpr double kMinValleyDepth = 0.08;
 constexpr int kMaxValleys = 3;
 constexpr double kPathReach = 0.3;
-// The cost of a path: the ink it crosses (0..1 per pixel) plus kBendCost per column it moves sideways.
-constexpr float kBendCost = 0.05f;
+// The cost of a path: the ink it crosses (0..1 per pixel) plus kBendCost per column it moves sideways
+// (chosen on the evaluation's dev set among 0.05, 0.2, 0.5 and 1: 688, 691, 690, 692 of 900 numbers exact).
+constexpr float kBendCost = 0.2f;
 // A path that moves less than this share of the group's ink from one side to the other of a cut already
 // found makes the same pieces.
 constexpr double kSameCut = 0.01;
