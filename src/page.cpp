@@ -156,14 +156,22 @@ std::vector<float> paper_background(const std::vector<float>& grey, int w, int h
   // Bilinear interpolation back to w × h, pixel centres aligned.
   std::vector<float> out(grey.size());
   const double fx = double(sw) / w, fy = double(sh) / h;
+  // Each column's two source columns and weight, the same for every row: computed once.
+  std::vector<int> left(static_cast<std::size_t>(w)), right(static_cast<std::size_t>(w));
+  std::vector<float> weight(static_cast<std::size_t>(w));
+  for (int x = 0; x < w; ++x) {
+    const double sx = std::clamp((x + 0.5) * fx - 0.5, 0.0, double(sw - 1));
+    left[std::size_t(x)] = int(sx);
+    right[std::size_t(x)] = std::min(sw - 1, int(sx) + 1);
+    weight[std::size_t(x)] = float(sx - int(sx));
+  }
   for (int y = 0; y < h; ++y) {
     const double sy = std::clamp((y + 0.5) * fy - 0.5, 0.0, double(sh - 1));
     const int y0 = int(sy), y1 = std::min(sh - 1, y0 + 1);
     const float ty = float(sy - y0);
     for (int x = 0; x < w; ++x) {
-      const double sx = std::clamp((x + 0.5) * fx - 0.5, 0.0, double(sw - 1));
-      const int x0 = int(sx), x1 = std::min(sw - 1, x0 + 1);
-      const float tx = float(sx - x0);
+      const int x0 = left[std::size_t(x)], x1 = right[std::size_t(x)];
+      const float tx = weight[std::size_t(x)];
       const float top = b[std::size_t(y0) * sw + x0] * (1 - tx) + b[std::size_t(y0) * sw + x1] * tx;
       const float bottom = b[std::size_t(y1) * sw + x0] * (1 - tx) + b[std::size_t(y1) * sw + x1] * tx;
       out[std::size_t(y) * w + x] = top * (1 - ty) + bottom * ty;
@@ -468,10 +476,15 @@ int remove_horizontal_rules(std::vector<float>& ink, int w, int h, float thresho
   return removed;
 }
 
+// In tiles of kTile x kTile, so that the writes down the columns of a photo-sized picture stay in cache.
 std::vector<float> transposed(const std::vector<float>& in, int w, int h) {
+  constexpr int kTile = 32;
   std::vector<float> out(in.size());
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) out[std::size_t(x) * h + y] = in[std::size_t(y) * w + x];
+  for (int ty = 0; ty < h; ty += kTile)
+    for (int tx = 0; tx < w; tx += kTile)
+      for (int y = ty; y < std::min(h, ty + kTile); ++y)
+        for (int x = tx; x < std::min(w, tx + kTile); ++x)
+          out[std::size_t(x) * h + y] = in[std::size_t(y) * w + x];
   return out;
 }
 
