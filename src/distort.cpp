@@ -161,6 +161,118 @@ void random_distortion(std::uint8_t* out, const std::uint8_t* in, int rows, int 
     }
 }
 
+namespace {
+
+// 3×3 cross (the pixel and its 4 neighbours) maximum (grow) or minimum (shrink) of img into out.
+void cross_extreme(float* out, const float* img, int rows, int cols, bool grow) {
+  for (int y = 0; y < rows; ++y)
+    for (int x = 0; x < cols; ++x) {
+      const auto at = [&](int yy, int xx) {
+        return (yy < 0 || yy >= rows || xx < 0 || xx >= cols) ? 0.0f : img[yy * cols + xx];
+      };
+      const float n[5] = {at(y, x), at(y - 1, x), at(y + 1, x), at(y, x - 1), at(y, x + 1)};
+      out[y * cols + x] = grow ? *std::max_element(n, n + 5) : *std::min_element(n, n + 5);
+    }
+}
+
+// Separable Gaussian blur of σ (taps to ±⌈2.5σ⌉, zero outside) of img, in place; tmp holds rows·cols.
+void gaussian_blur(float* img, float* tmp, int rows, int cols, float sigma) {
+  const int radius = int(std::ceil(2.5f * sigma));
+  float k[16];
+  float total = 0;
+  for (int i = -radius; i <= radius; ++i)
+    total += k[i + radius] = std::exp(-0.5f * float(i * i) / (sigma * sigma));
+  for (int i = 0; i <= 2 * radius; ++i) k[i] /= total;
+  for (int y = 0; y < rows; ++y)
+    for (int x = 0; x < cols; ++x) {
+      float v = 0;
+      for (int i = -radius; i <= radius; ++i)
+        if (x + i >= 0 && x + i < cols) v += k[i + radius] * img[y * cols + x + i];
+      tmp[y * cols + x] = v;
+    }
+  for (int y = 0; y < rows; ++y)
+    for (int x = 0; x < cols; ++x) {
+      float v = 0;
+      for (int i = -radius; i <= radius; ++i)
+        if (y + i >= 0 && y + i < rows) v += k[i + radius] * tmp[(y + i) * cols + x];
+      img[y * cols + x] = v;
+    }
+}
+
+// img reduced by area averaging to about factor·(rows×cols) and read back bilinearly at full size, in place.
+void low_resolution(float* img, float* small, int rows, int cols, float factor) {
+  const int sr = std::max(2, int(std::lround(float(rows) * factor)));
+  const int sc = std::max(2, int(std::lround(float(cols) * factor)));
+  const float fy = float(rows) / float(sr), fx = float(cols) / float(sc);
+  for (int y = 0; y < sr; ++y)
+    for (int x = 0; x < sc; ++x) {
+      const int y0 = int(float(y) * fy), y1 = std::max(y0 + 1, int(float(y + 1) * fy));
+      const int x0 = int(float(x) * fx), x1 = std::max(x0 + 1, int(float(x + 1) * fx));
+      float sum = 0;
+      for (int yy = y0; yy < y1; ++yy)
+        for (int xx = x0; xx < x1; ++xx) sum += img[yy * cols + xx];
+      small[y * sc + x] = sum / float((y1 - y0) * (x1 - x0));
+    }
+  for (int y = 0; y < rows; ++y)
+    for (int x = 0; x < cols; ++x) {
+      const float sy = std::clamp((float(y) + 0.5f) / fy - 0.5f, 0.0f, float(sr - 1));
+      const float sx = std::clamp((float(x) + 0.5f) / fx - 0.5f, 0.0f, float(sc - 1));
+      const int y0 = std::min(int(sy), sr - 2), x0 = std::min(int(sx), sc - 2);
+      const float wy = sy - float(y0), wx = sx - float(x0);
+      const float* s = small + y0 * sc + x0;
+      img[y * cols + x] = (1 - wy) * ((1 - wx) * s[0] + wx * s[1]) + wy * ((1 - wx) * s[sc] + wx * s[sc + 1]);
+    }
+}
+
+}  // namespace
+
+void degrade_like_photo(std::uint8_t* image, int rows, int cols, Rng& rng, std::vector<float>& work) {
+  const std::size_t size = std::size_t(rows) * cols;
+  work.resize(2 * size);
+  float* img = work.data();
+  float* tmp = img + size;
+  double ink = 0;
+  for (std::size_t i = 0; i < size; ++i) ink += img[i] = float(image[i]);
+  if (ink <= 0) return;
+  bool stretch = false;
+  switch (rng.below(5)) {
+    case 0:  // a marker: one pixel thicker
+      cross_extreme(tmp, img, rows, cols, true);
+      std::copy(tmp, tmp + size, img);
+      break;
+    case 1: {  // a ballpoint: one pixel thinner, unless that leaves less than 40% of the ink
+      cross_extreme(tmp, img, rows, cols, false);
+      double left = 0;
+      for (std::size_t i = 0; i < size; ++i) left += tmp[i];
+      if (left >= 0.4 * ink) std::copy(tmp, tmp + size, img);
+      break;
+    }
+    case 2:  // out of focus, or a JPEG's softness
+      gaussian_blur(img, tmp, rows, cols, rng.uniform(0.6f, 1.2f));
+      stretch = true;
+      break;
+    case 3:  // a tiny scan: the 20 px digit drawn at 6-11 px
+      low_resolution(img, tmp, rows, cols, rng.uniform(0.3f, 0.55f));
+      stretch = true;
+      break;
+    default: {  // a ruled line removed across the ink: a band 1-2 px high between the ink's top and bottom
+      int top = rows, bottom = -1;
+      for (int y = 0; y < rows; ++y)
+        for (int x = 0; x < cols; ++x)
+          if (image[y * cols + x] > 0) top = std::min(top, y), bottom = std::max(bottom, y);
+      const int band = 1 + int(rng.below(2));
+      const int y0 = top + int(rng.below(std::uint32_t(std::max(1, bottom - top - band + 2))));
+      for (int y = y0; y < std::min(rows, y0 + band); ++y)
+        std::fill(img + y * cols, img + (y + 1) * cols, 0.0f);
+    }
+  }
+  float peak = 0;
+  for (std::size_t i = 0; i < size; ++i) peak = std::max(peak, img[i]);
+  const float gain = stretch && peak > 0 ? 255.0f / peak : 1.0f;
+  for (std::size_t i = 0; i < size; ++i)
+    image[i] = std::uint8_t(std::clamp(std::lround(img[i] * gain), 0L, 255L));
+}
+
 Dataset transform_dataset(const Dataset& in, float shift_x, float shift_y, float degrees, float scale) {
   Dataset out = in;
   const int rows = in.rows, cols = in.cols;
@@ -209,6 +321,8 @@ void distort_dataset(Dataset& out, const Dataset& in, const DistortRanges& range
         std::memcpy(dst, in.image(i), size);
       else
         random_distortion(dst, in.image(i), in.rows, in.cols, ranges, rng, scratch);
+      if (ranges.photo > 0 && rng.uniform() < ranges.photo)
+        degrade_like_photo(dst, in.rows, in.cols, rng, scratch.photo);
     }
     return;
   }
@@ -226,6 +340,8 @@ void distort_dataset(Dataset& out, const Dataset& in, const DistortRanges& range
         std::memcpy(dst, in.image(i), size);
       else
         random_distortion(dst, in.image(i), in.rows, in.cols, ranges, image_rng, scratch);
+      if (ranges.photo > 0 && image_rng.uniform() < ranges.photo)
+        degrade_like_photo(dst, in.rows, in.cols, image_rng, scratch.photo);
     }
   }
 }

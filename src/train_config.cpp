@@ -104,6 +104,7 @@ nlohmann::json train_recipe(const TrainConfig& cfg, int threads, const Dataset& 
     ranges["elastic_alpha"] = d.elastic_alpha;
     ranges["elastic_sigma"] = d.elastic_sigma;
   }
+  if (d.photo > 0) ranges["photo"] = d.photo;  // likewise
   nlohmann::json recipe = {{"batch", cfg.batch},
                            {"optimizer",
                             {{"kind", std::string(optimizer_name(o.kind))},

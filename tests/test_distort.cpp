@@ -2,6 +2,7 @@
 // warp against exact shifts, the affine path unchanged when the elastic field is off, and determinism.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <numeric>
@@ -188,6 +189,66 @@ TEST(Distort, AffineDatasetIsOneStreamInImageOrder) {
     ASSERT_TRUE(std::equal(want.begin(), want.end(), out.image(i))) << i;
   }
   EXPECT_EQ(rng.state, again.state);
+}
+
+TEST(Distort, PhotoDegradationsAreEachOfTheirKind) {
+  // Every draw is one of the five kinds, told apart by what it did to the test digit: thicker (covers the
+  // original, more ink), thinner (inside the original, less ink), a band across the ink erased (inside the
+  // original, whole rows of it gone), or blurred / reduced (ink spread beyond the original, stretched back to
+  // full ink). Each kind comes up about a fifth of the time, and a blank image stays blank.
+  const auto img = test_digit();
+  const double ink = std::accumulate(img.begin(), img.end(), 0.0);
+  Rng rng(12);
+  std::vector<float> work;
+  int thicker = 0, thinner = 0, band = 0, soft = 0;
+  constexpr int kDraws = 500;
+  for (int i = 0; i < kDraws; ++i) {
+    std::vector<std::uint8_t> out = img;
+    degrade_like_photo(out.data(), kSide, kSide, rng, work);
+    bool covers = true, inside = true;
+    for (int p = 0; p < kSize; ++p) covers &= out[p] >= img[p], inside &= out[p] <= img[p];
+    const double sum = std::accumulate(out.begin(), out.end(), 0.0);
+    int rows_changed = 0, rows_erased = 0;  // rows where out differs from img; of those, rows now blank
+    for (int y = 0; y < kSide; ++y) {
+      const auto row = out.begin() + y * kSide;
+      if (std::equal(row, row + kSide, img.begin() + y * kSide)) continue;
+      ++rows_changed;
+      rows_erased += std::all_of(row, row + kSide, [](auto v) { return v == 0; });
+    }
+    if (covers && sum > ink) {
+      ++thicker;
+    } else if (rows_changed >= 1 && rows_changed <= 2 && rows_erased == rows_changed) {
+      ++band;
+    } else if (inside && sum < ink) {
+      ++thinner;
+    } else {
+      EXPECT_EQ(*std::max_element(out.begin(), out.end()), 255) << i;
+      ++soft;
+    }
+  }
+  EXPECT_NEAR(thicker, kDraws / 5, 30);
+  EXPECT_NEAR(thinner, kDraws / 5, 30);
+  EXPECT_NEAR(band, kDraws / 5, 30);
+  EXPECT_NEAR(soft, 2 * kDraws / 5, 40);
+  std::vector<std::uint8_t> blank(kSize, 0);
+  for (int i = 0; i < 20; ++i) degrade_like_photo(blank.data(), kSide, kSide, rng, work);
+  EXPECT_TRUE(std::all_of(blank.begin(), blank.end(), [](auto v) { return v == 0; }));
+}
+
+TEST(Distort, DatasetDegradesTheRequestedShareLikePhotos) {
+  // With every image kept undistorted, exactly the degraded ones differ from the original; the same seed
+  // gives the same dataset; photo = 0 draws nothing more (AffineDatasetIsOneStreamInImageOrder).
+  const Dataset in = digits(1000);
+  DistortRanges ranges;
+  ranges.photo = 0.3f;
+  Dataset out = in, again = in;
+  Rng rng(5), rng2(5);
+  distort_dataset(out, in, ranges, 1.0f, rng);
+  distort_dataset(again, in, ranges, 1.0f, rng2);
+  EXPECT_EQ(out.images, again.images);
+  int changed = 0;
+  for (int i = 0; i < in.count; ++i) changed += !std::equal(in.image(i), in.image(i) + kSize, out.image(i));
+  EXPECT_NEAR(changed, 300, 45);  // binomial(1000, 0.3): sd 14.5
 }
 
 TEST(Distort, TransformDatasetShiftsRotatesAndScales) {

@@ -48,6 +48,7 @@ struct TrainOptions {
   bool distort = false;
   bool elastic = false;
   float elastic_alpha = kElasticAlpha;
+  float photo_degrade = 0;
   float elastic_sigma = kElasticSigma;
   std::string init = "default";  // lenet5-1998: paper or sqrt; default: kDefaultInitRule
   bool eval_train = false;
@@ -140,7 +141,8 @@ TrainConfig config_from_options(const TrainOptions& o, Arch arch) {
   cfg.optimizer.sdlm_mu = o.sdlm_mu;
   cfg.hessian_samples = o.hessian_samples;
   cfg.hessian_interval = o.hessian_interval;
-  cfg.distort = o.distort || o.elastic;
+  cfg.distort = o.distort || o.elastic || o.photo_degrade > 0;
+  cfg.distort_ranges.photo = o.photo_degrade;
   if (o.elastic) {
     cfg.distort_ranges.elastic_alpha = o.elastic_alpha;
     cfg.distort_ranges.elastic_sigma = o.elastic_sigma;
@@ -465,6 +467,12 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--elastic-sigma", o->elastic_sigma, "--elastic: the smoothing Gaussian's sigma, pixels")
       ->capture_default_str()
       ->check(CLI::Range(0.5, 10.0));
+  cmd->add_option("--photo-degrade", o->photo_degrade,
+                  "With the distortions (implies --distort), degrade this share of the images as the picture "
+                  "pipeline degrades photos and scans: thicker or thinner strokes, blur, a tiny scan's low "
+                  "resolution, a ruled line's gap (docs/reading-pictures.md)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_flag("--eval-train", o->eval_train,
                 "After each pass also measure the error on the whole training set (the paper's Fig. 5)");
   cmd->add_option("--init", o->init,
