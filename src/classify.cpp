@@ -85,7 +85,8 @@ std::vector<DigitGuess> DigitClassifier::classify_ink(std::span<const float> ima
       });
 }
 
-bool looks_like_digit(const Lenet5& model, const DigitGuess& guess) {
+bool looks_like_digit(const Lenet5& model, const DigitGuess& guess, float min_confidence) {
+  if (min_confidence > 0) return guess.confidence >= min_confidence;
   return model.arch() != Arch::Lenet5 || guess.score >= kMinDigitLogit;
 }
 

@@ -65,4 +65,15 @@ LoadedModel lenet5_from_model_file(ModelFile f, const std::string& path) {
   return out;
 }
 
+float min_digit_confidence(const nlohmann::json& config, const std::string& path) {
+  if (!config.is_object() || !config.contains("not_a_digit")) return 0;
+  const nlohmann::json& rule = config["not_a_digit"];
+  const nlohmann::json* t =
+      rule.is_object() && rule.contains("min_confidence") ? &rule["min_confidence"] : nullptr;
+  if (!t || !t->is_number() || !(t->get<double>() > 0 && t->get<double>() < 1))
+    throw ModelFileError(
+        path + ": config.not_a_digit must be {\"min_confidence\": T} with 0 < T < 1, found " + rule.dump());
+  return t->get<float>();
+}
+
 }  // namespace lenet

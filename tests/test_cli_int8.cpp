@@ -70,5 +70,39 @@ TEST(CliInt8, AModelWithoutScalesIsRefusedNamingLenetQuantize) {
   EXPECT_NE(bad.out.find("--precision"), std::string::npos) << bad.out;
 }
 
+TEST(CliInt8, QuantizeRecordsTheNotADigitFloorThatPredictApplies) {
+  // `quantize --not-a-digit-below T` writes the floor into the model; predict then rejects by the top
+  // probability (the "why" names the floor), and refuses a model whose floor is not in (0, 1).
+  LoadedModel loaded = load_lenet5(test::source_path("models/lenet5.bin"));
+  const std::string photo = test::source_path("docs/examples/digit-photo.jpg");
+  auto predict = [&](const std::string& model) {
+    return test::run_shell(test::binary_path("lenet") + " predict --json --model " + model + " " + photo +
+                           " 2>&1");
+  };
+  loaded.config["not_a_digit"] = {{"min_confidence", 0.001}};
+  const std::string low = test::temp_path("lenet5-floor-low.bin");
+  save_lenet5(low, loaded.model, loaded.config);
+  const test::ShellRun kept = predict(low);
+  ASSERT_EQ(kept.status, 0) << kept.out;
+  EXPECT_FALSE(nlohmann::json::parse(kept.out).at("not_digit").get<bool>()) << kept.out;
+  loaded.config["not_a_digit"] = {{"min_confidence", 1.5}};
+  const std::string bad = test::temp_path("lenet5-floor-bad.bin");
+  save_lenet5(bad, loaded.model, loaded.config);
+  const test::ShellRun refused = predict(bad);
+  EXPECT_NE(refused.status, 0);
+  EXPECT_NE(refused.out.find("config.not_a_digit"), std::string::npos) << refused.out;
+  if (!test::mnist_available()) GTEST_SKIP() << "MNIST not in " << test::mnist_dir() << " (make data)";
+  const std::string floored = test::temp_path("lenet5-floor.bin");
+  const test::ShellRun q = run_lenet("quantize --no-check --not-a-digit-below 0.5 --model " +
+                                     test::source_path("models/lenet5.bin") + " --out " + floored +
+                                     " --data " + test::mnist_dir());
+  ASSERT_EQ(q.status, 0) << q.out;
+  EXPECT_FLOAT_EQ(min_digit_confidence(load_lenet5(floored).config, floored), 0.5f);
+  EXPECT_NE(run_lenet("quantize --no-check --not-a-digit-below 1 --model " +
+                      test::source_path("models/lenet5.bin") + " --out " + floored)
+                .status,
+            0);
+}
+
 }  // namespace
 }  // namespace lenet

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "helpers/paths.h"
+#include "lenet/classify.h"
 #include "lenet/idx.h"
 #include "lenet/lenet5_io.h"
 #include "lenet/model_file.h"
@@ -116,6 +117,45 @@ TEST(Lenet5Io, TheShippedModelLoads) {
   EXPECT_GE(r.accuracy, 0.99);
   // Faster kernels may round differently from those that trained it: a few images may flip, no more.
   EXPECT_NEAR(r.accuracy, loaded.config["test_accuracy"].get<double>(), 0.0005);
+}
+
+TEST(Lenet5Io, TheNotADigitFloorIsReadFromTheConfig) {
+  // A model trained with outliers records the floor on its top probability; a model without one says 0 (the
+  // logit rule), and anything but a number strictly between 0 and 1 is refused naming the file.
+  EXPECT_EQ(min_digit_confidence(nlohmann::json::object(), "m.bin"), 0.0f);
+  EXPECT_EQ(min_digit_confidence(nlohmann::json(), "m.bin"), 0.0f);
+  EXPECT_FLOAT_EQ(min_digit_confidence({{"not_a_digit", {{"min_confidence", 0.5}}}}, "m.bin"), 0.5f);
+  for (const nlohmann::json& bad : {nlohmann::json{{"not_a_digit", {{"min_confidence", 1.5}}}},
+                                    nlohmann::json{{"not_a_digit", {{"min_confidence", 0}}}},
+                                    nlohmann::json{{"not_a_digit", {{"min_confidence", "high"}}}},
+                                    nlohmann::json{{"not_a_digit", 0.5}}}) {
+    try {
+      min_digit_confidence(bad, "m.bin");
+      FAIL() << bad.dump() << " should be refused";
+    } catch (const ModelFileError& e) {
+      EXPECT_NE(std::string(e.what()).find("m.bin: config.not_a_digit"), std::string::npos) << e.what();
+    }
+  }
+  // The shipped model was trained without outliers: the logit rule (docs/reading-pictures.md).
+  const LoadedModel shipped = load_lenet5(test::source_path("models/lenet5.bin"));
+  EXPECT_EQ(min_digit_confidence(shipped.config, "models/lenet5.bin"), 0.0f);
+}
+
+TEST(Lenet5Io, LooksLikeADigitByTheModelsOwnRule) {
+  // With a floor, the top probability decides; without one, the modern network's winning logit (the 1998
+  // network's RBF penalty is not thresholded).
+  const Lenet5 modern(Arch::Lenet5), paper(Arch::Lenet5_1998);
+  DigitGuess g;
+  g.digit = 3;
+  g.confidence = 0.6f;
+  g.score = kMinDigitLogit - 4;
+  EXPECT_TRUE(looks_like_digit(modern, g, 0.5f));
+  EXPECT_FALSE(looks_like_digit(modern, g, 0.7f));
+  EXPECT_FALSE(looks_like_digit(modern, g));
+  EXPECT_TRUE(looks_like_digit(paper, g));
+  g.score = kMinDigitLogit + 1;
+  EXPECT_TRUE(looks_like_digit(modern, g));
+  EXPECT_FALSE(looks_like_digit(modern, g, 0.7f));
 }
 
 }  // namespace

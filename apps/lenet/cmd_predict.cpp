@@ -21,11 +21,16 @@ namespace {
 
 // The answer line for one picture: its network input, why it is not a digit (empty if it may be one), and
 // the network's guess.
-std::string answer_line(const PredictOptions& o, const Lenet5& model, const std::string& file,
-                        std::string not_a_digit, const DigitGuess& g) {
+// min_confidence: the model's own floor on the top probability (lenet5_io.h), 0 for the logit rule.
+std::string answer_line(const PredictOptions& o, const Lenet5& model, float min_confidence,
+                        const std::string& file, std::string not_a_digit, const DigitGuess& g) {
   const bool rejecting = o.reject_below > 0;
-  if (not_a_digit.empty() && !looks_like_digit(model, g))
-    not_a_digit = "the network finds no digit in it (winning score " + std::to_string(g.score) + ")";
+  if (not_a_digit.empty() && !looks_like_digit(model, g, min_confidence))
+    not_a_digit = "the network finds no digit in it (" +
+                  (min_confidence > 0 ? "confidence " + std::to_string(g.confidence) +
+                                            ", below the model's " + std::to_string(min_confidence)
+                                      : "winning score " + std::to_string(g.score)) +
+                  ")";
   const bool rejected = !not_a_digit.empty();
   const bool unsure = !rejected && rejecting && g.confidence < o.reject_below;
   if (o.json) {
@@ -57,6 +62,7 @@ void run_predict(const PredictOptions& o, std::FILE* out) {
   const std::vector<std::string> images = picture_list(o.images, o.files_from);
   const std::string model_path = resolve_model_path(o.model);
   const LoadedModel loaded = load_lenet5(model_path);
+  const float min_confidence = min_digit_confidence(loaded.config, model_path);
   const std::optional<Int8Lenet5> int8 = int8_network(loaded, model_path, o.precision);
   answer_each_image(images, o.json, o.threads, out, [&]() -> AnswerBlock {
     auto classifier =
@@ -85,7 +91,8 @@ void run_predict(const PredictOptions& o, std::FILE* out) {
           if (!o.show_input.empty())
             save_image(numbered_path(o.show_input, i, images.size()), inputs[j].data(), kMnistSide,
                        kMnistSide, 1);
-          answers[which[j]].text = answer_line(o, loaded.model, images[i], not_a_digit[j], guesses[j]);
+          answers[which[j]].text =
+              answer_line(o, loaded.model, min_confidence, images[i], not_a_digit[j], guesses[j]);
         } catch (const std::exception& e) {
           answers[which[j]].error = e.what();
         }

@@ -22,6 +22,7 @@ struct QuantizeOptions {
   bool check = true;
   int threads = 0;
   bool json = false;
+  float not_a_digit_below = 0;  // > 0: also record this floor on the top probability (lenet5_io.h)
 };
 
 void run_quantize(QuantizeOptions o) {
@@ -36,6 +37,7 @@ void run_quantize(QuantizeOptions o) {
   const Int8Scales scales = calibrate_int8(loaded.model, train_set, o.images);
   nlohmann::json config = loaded.config.is_object() ? loaded.config : nlohmann::json::object();
   config["int8"] = int8_scales_json(scales);
+  if (o.not_a_digit_below > 0) config["not_a_digit"] = {{"min_confidence", o.not_a_digit_below}};
   save_lenet5(o.out, loaded.model, config);
   nlohmann::json j = {{"model", o.model}, {"out", o.out}, {"scales", int8_scales_json(scales)}};
   if (!o.json)
@@ -70,6 +72,12 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("--threads", o->threads, "Threads for the accuracy check (0: all cores)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--not-a-digit-below", o->not_a_digit_below,
+                  "Also record in the model that a top probability below T means 'not a digit', for a model "
+                  "trained with --outliers (T chosen on the dev set, docs/reading-pictures.md; 0: none, the "
+                  "winning logit's floor)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.999));
   cmd->add_flag(
       "--no-check", [o](std::int64_t) { o->check = false; }, "Skip the fp32/int8 accuracy on the test set");
   cmd->add_flag(

@@ -30,7 +30,11 @@ inline constexpr float kMinDigitLogit = 7;
 // The arithmetic the network runs in: fp32 as trained, or int8, its post-training quantised form
 // (docs/int8.md; the model file must hold the activation scales that `lenet quantize` stores).
 enum class Precision { Fp32, Int8 };
-LENET_API bool looks_like_digit(const Lenet5& model, const DigitGuess& guess);
+// A model trained with outliers (`lenet train --outliers`, outlier exposure) answers a non-digit with a flat
+// softmax, so there the top probability is the rejection score: min_confidence > 0 accepts a guess whose
+// confidence reaches it (the floor chosen on the dev set, recorded in the model file: min_digit_confidence in
+// lenet5_io.h). min_confidence = 0: the winning logit's floor, kMinDigitLogit.
+LENET_API bool looks_like_digit(const Lenet5& model, const DigitGuess& guess, float min_confidence = 0);
 
 // Owns the activations for one batch; not thread-safe (one classifier per thread, or lenet::Classifier,
 // which lends them to many threads), the model is shared.
