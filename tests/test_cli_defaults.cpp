@@ -1,6 +1,7 @@
 // The lenet program's conventions that need a run: -q/--quiet, escape codes only on a live terminal,
 // --json on train and visualize, train's default --out, Ctrl-C -> 130, one default rule for --model and
-// --data, one meaning for --out, bad values -> 2 (docs/cli.md).
+// --data, one meaning for --out, bad values -> 2 (docs/cli.md), and the 1998 network's MAP j reported and
+// recorded.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -9,6 +10,8 @@
 
 #include "helpers/paths.h"
 #include "helpers/shell.h"
+#include "lenet/lenet5_io.h"
+#include "lenet/loss.h"
 
 namespace lenet {
 namespace {
@@ -55,6 +58,29 @@ TEST(CliDefaults, QuietLeavesStderrEmptyAndTrainJsonSummarisesTheRun) {
   r = test::run_shell(lenet() + quick_train() + " --out " + out + " 2>&1 >/dev/null");
   EXPECT_TRUE(contains(r.out, "epoch  1/1")) << r.out;
   EXPECT_TRUE(contains(r.out, "saved " + out)) << r.out;
+}
+
+// The 1998 network's MAP constant j: the default (kDefaultMapJ, chosen on the validation split) or --map-j,
+// said at the start, in the --json summary (the last --log line) and in the model's recorded recipe.
+TEST(CliDefaults, The1998NetworksMapJIsSaidLoggedAndRecordedInTheModel) {
+  if (!test::mnist_available()) GTEST_SKIP() << "MNIST not in " << test::mnist_dir();
+  const std::string out = test::temp_path("map-j.bin");
+  for (const float j : {kDefaultMapJ, 2.5f}) {
+    fs::remove(out);
+    const std::string option = j == kDefaultMapJ ? "" : " --map-j 2.5";
+    const ShellRun r =
+        test::run_shell(lenet() + " train --arch lenet5-1998 --epochs 1 --limit 100 --threads 1 --data " +
+                        test::mnist_dir() + option + " --out " + out + " --json 2>" + out + ".err");
+    ASSERT_EQ(r.status, 0) << r.out;
+    const nlohmann::json summary = nlohmann::json::parse(r.out);
+    EXPECT_EQ(summary["map_j"].get<float>(), j);
+    EXPECT_EQ(load_lenet5(out).config["recipe"]["map_j"].get<float>(), j);
+    const ShellRun err = test::run_shell("cat " + out + ".err");
+    EXPECT_TRUE(contains(err.out, j == kDefaultMapJ ? "loss map (j 6)" : "loss map (j 2.5)")) << err.out;
+  }
+  EXPECT_EQ(kDefaultMapJ, 6.0f);  // docs/reproduction.md, "j and μ"
+  fs::remove(out);
+  fs::remove(out + ".err");
 }
 
 TEST(CliDefaults, EscapeCodesOnlyOnATerminalWhoseTermIsNotDumb) {

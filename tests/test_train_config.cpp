@@ -33,6 +33,8 @@ TEST(TrainConfig, DefaultsPerArchitectureAndOptimizer) {
   EXPECT_EQ(paper.lr, 0.0005f);
   EXPECT_EQ(paper.optimizer.sdlm_mu, 0.5f);
   EXPECT_EQ(paper.loss, LossKind::Map);
+  EXPECT_EQ(paper.map_j, 6.0f);  // chosen on the validation split (docs/reproduction.md)
+  EXPECT_EQ(paper.hessian_samples, 500);
 
   EXPECT_EQ(default_train_config(Arch::Lenet5_1998, OptimizerKind::Momentum).lr, 0.002f);
   EXPECT_EQ(default_train_config(Arch::Lenet5, OptimizerKind::Adam).lr, 0.001f);

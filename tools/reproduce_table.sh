@@ -3,18 +3,21 @@
 # 20-pass schedule) under each initialisation / mu / curvature re-estimation / distortion setting, several
 # seeds each, then mean ± standard deviation per setting (tools/summarise_runs.py).
 # Usage: tools/reproduce_table.sh [OUTDIR=out/table] [SEEDS="1 2 3 4 5"] [CELLS="..."]
-# CELLS (default: all, in this order): val-paper val-sqrt sqrt sqrt-distort paper sqrt-mu0.02 sqrt-mu0.02-reest
+# CELLS (default: every cell of docs/reproduction.md's tables, in this order): val-paper val-sqrt val-sqrt-mu0.1
+#   val-sqrt-mu0.2 val-sqrt-j3 val-sqrt-j6 sqrt-j6 sqrt-distort-j6 sqrt sqrt-distort paper paper-distort sqrt-mu0.02
+#   sqrt-mu0.02-reest sqrt-distort-mu0.02 sqrt-distort-mu0.02-reest (sqrt-j6 and sqrt-distort-j6: today's defaults)
 #   A cell's name gives its flags: [val-]INIT[-distort][-muX][-jX][-hsN][-reest] (INIT paper, sqrt or default; muX
 #   --sdlm-mu X, jX --map-j X, hsN --hessian-samples N, reest --hessian-interval 1000), e.g. val-sqrt-mu0.2.
 #   val-*: trained on the first 50,000 training images and scored on the last 10,000 (data/mnist-val, made by
 #   tools/make_validation_split.py): the runs that choose the default initialisation, never the test set.
-# Runs JOBS (default 2) trainings at a time, one thread each; a run whose log already has its 20 passes is
+# Runs JOBS (default 2) trainings at a time, one thread each, at niceness NICE (default 10); a run whose log already has its 20 passes is
 # skipped, so the script can be stopped and started again.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 out=${1:-out/table}
 seeds=${2:-1 2 3 4 5}
-cells=${3:-val-paper val-sqrt sqrt sqrt-distort paper sqrt-mu0.02 sqrt-mu0.02-reest}
+cells=${3:-val-paper val-sqrt val-sqrt-mu0.1 val-sqrt-mu0.2 val-sqrt-j3 val-sqrt-j6 sqrt-j6 sqrt-distort-j6 sqrt \
+  sqrt-distort paper paper-distort sqrt-mu0.02 sqrt-mu0.02-reest sqrt-distort-mu0.02 sqrt-distort-mu0.02-reest}
 jobs=${JOBS:-2}
 lenet=${LENET:-./build/lenet}
 [[ -x $lenet ]] || { echo "reproduce_table.sh: build first (make build)" >&2; exit 1; }

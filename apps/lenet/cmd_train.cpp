@@ -218,6 +218,7 @@ nlohmann::json log_line(const EpochStats& s, const TrainOptions& o, const TrainC
   j["elastic_alpha"] = cfg.distort_ranges.elastic_alpha;
   j["init"] = init_name(o, parse_arch(o.arch).value_or(Arch::Lenet5));
   j["sdlm_mu"] = cfg.optimizer.sdlm_mu;
+  if (cfg.loss == LossKind::Map) j["map_j"] = cfg.map_j;
   j["seed"] = cfg.seed;
   j["threads"] = cfg.threads;
   j["test_error"] = 1 - s.test_accuracy;
@@ -269,10 +270,12 @@ void print_start(const TrainOptions& o, const std::string& data, const TrainConf
                                       : "lr " + num(cfg.lr) + " (x" + num(cfg.lr_gamma) + " every " +
                                             std::to_string(cfg.lr_step) + " epochs)";
   const std::string batch = cfg.batch == 0 ? "all" : std::to_string(cfg.batch);
+  const std::string loss =
+      std::string(loss_name(cfg.loss)) + (cfg.loss == LossKind::Map ? " (j " + num(cfg.map_j) + ")" : "");
   note("training %s on %d images (%s), %d epochs, batch %s, %s %s%s, loss %s%s, seed %llu, %d threads",
        o.arch.c_str(), train_set.count, data.c_str(), cfg.epochs, batch.c_str(),
        std::string(optimizer_name(cfg.optimizer.kind)).c_str(), schedule.c_str(), averaged.c_str(),
-       std::string(loss_name(cfg.loss)).c_str(),
+       loss.c_str(),
        cfg.distort
            ? (cfg.distort_ranges.elastic_alpha > 0 ? ", affine + elastic distortions" : ", distortions")
            : "",

@@ -12,8 +12,11 @@ enum class LossKind { CrossEntropy, Mle, Map };
 std::string_view loss_name(LossKind loss);  // "xent", "mle", "map"
 std::optional<LossKind> parse_loss(std::string_view name);
 
-// The constant j of the MAP loss (Eq. 9); see docs for the choice.
-inline constexpr float kDefaultMapJ = 1.0f;
+// The constant j of the MAP loss (Eq. 9), which the paper leaves open. It sets how far the correct class's
+// penalty is pulled towards its prototype: ∂E/∂y_c falls from 1 to 0 as y_c drops below about j, after
+// which only classes that come close are pushed away. 6, chosen on the validation split among 1, 3 and 6
+// (docs/reproduction.md; 1 before issue 17's last change). Models record it (recipe.map_j).
+inline constexpr float kDefaultMapJ = 6.0f;
 
 // The loss of that kind (one of the three below); map_j is used by Map only.
 double batch_loss(LossKind loss, float* d_scores, const float* scores, const std::uint8_t* labels,
