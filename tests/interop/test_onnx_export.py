@@ -75,11 +75,14 @@ def main():
     check(args, "lenet5", args.model, images, labels)
 
     # A 1998 network trained for 300 steps (momentum, batch 64, the first 19,200 training images; ~95%):
-    # trained enough that its answers vary and its units leave the linear part of the tanh.
+    # trained enough that its answers vary and its units leave the linear part of the tanh. --map-j 1: the model
+    # the tolerance was set against. With j = 6 (the default since issue 17's change) the same 300 steps give a
+    # model whose probabilities OpenCV reproduces within 1.05e-5 in the sanitizer build (all 10,000 answers
+    # the same): a difference in float rounding, not in the exported graph.
     paper_model = os.path.join(args.work, "lenet5-1998.bin")
     run([args.lenet, "train", "--arch", "lenet5-1998", "--data", args.data, "--optimizer", "momentum",
          "--batch", "64", "--lr", "0.002", "--limit", str(300 * 64), "--epochs", "1", "--seed", "1",
-         "--threads", "1", "--out", paper_model])
+         "--map-j", "1", "--threads", "1", "--out", paper_model])
     check(args, "lenet5-1998", paper_model, images, labels)
     refusals(args, paper_model)
     print("PASS")
